@@ -1,0 +1,43 @@
+# Beacon: `make test` runs every test, `make demo` runs the lab demo (issue 9).
+SHELL := /bin/bash
+SWIFT ?= swift
+# Debian packages the build and the tests need; installed when missing.
+APT_PACKAGES := libnl-3-dev libnl-route-3-dev
+FUZZ_SECONDS ?= 600
+
+.PHONY: build test deps release bench fuzz-config clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+release: deps
+	$(SWIFT) build -c release --product speaker --product beacon-bench
+
+# Benchmarks print JSON lines; figures go to Docs/benchmarks.md.
+bench: deps
+	$(SWIFT) build -c release --product beacon-bench
+	.build/release/beacon-bench config
+
+# libFuzzer on the YAML -> Configuration path. Corpus: Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus.
+fuzz-config: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-config \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus
+	.build-fuzz/release/fuzz-config .build-fuzz/corpus Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096
+
+clean:
+	rm -rf .build .build-fuzz

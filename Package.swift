@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// Beacon: a bare-metal LoadBalancer for Kubernetes. See Docs/architecture.md for the module layers.
+import PackageDescription
+
+let package = Package(
+    name: "Beacon",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "speaker", targets: ["speaker"]),
+        .executable(name: "beacon-bench", targets: ["beacon-bench"]),
+        .library(name: "LoadBalancerConfig", targets: ["LoadBalancerConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
+        .target(name: "NetworkPrimitives"),
+        // Layer 1: Kubernetes object shapes Beacon reads (metadata, label selectors).
+        .target(name: "KubernetesModel"),
+        // Layer 1: metallb.io CRDs, YAML/JSON decoding, all-or-nothing validation.
+        .target(
+            name: "LoadBalancerConfig",
+            dependencies: ["NetworkPrimitives", "KubernetesModel", .product(name: "Yams", package: "Yams")]
+        ),
+        // Layer 4: executables.
+        .executableTarget(
+            name: "speaker",
+            dependencies: ["LoadBalancerConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "beacon-bench",
+            dependencies: ["LoadBalancerConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // libFuzzer entry point for YAML -> Configuration. Built with `make fuzz-config`.
+        .target(name: "CFuzzerSupport"),
+        .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "CFuzzerSupport"]),
+
+        .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
+        .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"]),
+        .testTarget(
+            name: "LoadBalancerConfigTests",
+            dependencies: ["LoadBalancerConfig"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Intentionally empty: the target exists to export CFuzzerSupport.h to Swift.

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import LoadBalancerConfig
+
+/// `speaker`: the DaemonSet process on every node, and the tool to debug it.
+@main
+struct Speaker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speaker",
+        abstract: "Beacon's speaker: announces LoadBalancer IPs over ARP/NDP and BGP, and explains what it does.",
+        subcommands: [Validate.self]
+    )
+
+    /// Exit codes: 0 success, 1 the checked thing is bad (invalid config), 2 unreadable input or bad usage.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code.rawValue == 1 || code.rawValue == 2 {
+                exit(withError: error)
+            }
+            // ArgumentParser's usage errors (EX_USAGE, 64) become 2, as documented.
+            let message = fullMessage(for: error)
+            if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+            Foundation.exit(2)
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a configuration (metallb.io CRs, MetalLB's legacy ConfigMap, or both) without a cluster.",
+        discussion: """
+            Reads every FILE (YAML or JSON, several documents each; '-' is standard input) and validates them \
+            together, as the controller and speakers would. Prints a summary with exact pool sizes when the \
+            configuration is valid (exit 0), or every error, one per line (exit 1). Unreadable files or bad \
+            usage exit 2.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "Output format: text or json.")
+    var output: OutputFormat = .text
+
+    @Option(help: "The namespace configuration objects must be in.")
+    var namespace: String = "metallb-system"
+
+    @Option(help: "Which BGP implementation the configuration must suit: beacon, metallb-native or metallb-frr.")
+    var bgpImplementation: String = "beacon"
+
+    @Argument(help: "Configuration files; '-' reads standard input.")
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE (or '-' for standard input)") }
+        if ValidationOptions.BGPImplementation(rawValue: bgpImplementation) == nil {
+            throw ValidationError("--bgp-implementation must be one of \(ValidationOptions.BGPImplementation.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        var sources: [ConfigSource] = []
+        for file in files {
+            do {
+                sources.append(try ConfigFileReading.read(file))
+            } catch {
+                FileHandle.standardError.write(Data("speaker validate: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        let options = ValidationOptions(namespace: namespace,
+                                        bgpImplementation: ValidationOptions.BGPImplementation(rawValue: bgpImplementation) ?? .beacon)
+        let summary: ConfigurationSummary
+        do {
+            summary = ConfigurationSummary(try ConfigurationLoader(options: options).load(sources))
+        } catch {
+            summary = ConfigurationSummary(error)
+        }
+        switch output {
+        case .text: print(summary.text)
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(summary)) ?? Data("{}".utf8)
+            print(String(decoding: data, as: UTF8.self))
+        }
+        if !summary.valid { throw ExitCode(1) }
+    }
+}
+
+/// Reads configuration files for the CLI, with errors that name the file.
+enum ConfigFileReading {
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func read(_ path: String) throws -> ConfigSource {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw ReadError(description: "cannot read \"\(path)\": no such file")
+            }
+            if isDirectory.boolValue { throw ReadError(description: "cannot read \"\(path)\": it is a directory") }
+            guard let d = FileManager.default.contents(atPath: path) else {
+                throw ReadError(description: "cannot read \"\(path)\": permission denied or unreadable")
+            }
+            data = d
+        }
+        return ConfigSource(name: path == "-" ? "<stdin>" : path, bytes: data)
+    }
+}
