@@ -45,7 +45,9 @@ public struct ConfigDocumentReader: Sendable {
     public var maximumBytes: Int = 8 << 20
     /// Deepest accepted nesting of collections.
     public var maximumDepth: Int = 128
-    /// Most nodes a source may expand to, counting every use of an alias.
+    /// Most nodes a source may expand to, counting every use of an alias. Without aliases a node needs at
+    /// least one byte of text, so the budget for a source is also capped at 10,000 + 4 × its size: legitimate
+    /// anchors fit, and an expansion bomb stops after a few thousand nodes instead of two million.
     public var maximumNodes: Int = 2_000_000
 
     public init() {}
@@ -67,11 +69,12 @@ public struct ConfigDocumentReader: Sendable {
             return .failure(fileIssue(source, "nests collections deeper than \(maximumDepth) levels (\(depth))", line: line))
         }
         var out: [ConfigNode] = []
-        var budget = maximumNodes
+        let limit = min(maximumNodes, 10_000 + 4 * size)
+        var budget = limit
         do {
             var sequence = try Yams.compose_all(yaml: source.text)
             while let node = sequence.next() {
-                switch convert(node, source: source.name, depth: 0, budget: &budget) {
+                switch convert(node, source: source.name, depth: 0, budget: &budget, limit: limit) {
                 case .success(let n):
                     if n.value != ConfigNode.Value.null { out.append(n) }
                 case .failure(let issue):
@@ -136,11 +139,11 @@ public struct ConfigDocumentReader: Sendable {
         return nil
     }
 
-    private func convert(_ node: Yams.Node, source: String, depth: Int, budget: inout Int) -> Result<ConfigNode, ConfigIssue> {
+    private func convert(_ node: Yams.Node, source: String, depth: Int, budget: inout Int, limit: Int) -> Result<ConfigNode, ConfigIssue> {
         budget -= 1
         let position = node.mark.map { SourcePosition(file: source, line: $0.line, column: $0.column) }
         if budget < 0 {
-            return .failure(ConfigIssue(.error, object: nil, field: "", "expands to more than \(maximumNodes) values (an alias bomb?)", position: position))
+            return .failure(ConfigIssue(.error, object: nil, field: "", "expands to more than \(limit) values (an alias bomb?)", position: position))
         }
         if depth > maximumDepth {
             return .failure(ConfigIssue(.error, object: nil, field: "", "nests collections deeper than \(maximumDepth) levels", position: position))
@@ -156,7 +159,7 @@ public struct ConfigDocumentReader: Sendable {
             var items: [ConfigNode] = []
             items.reserveCapacity(seq.count)
             for child in seq {
-                switch convert(child, source: source, depth: depth + 1, budget: &budget) {
+                switch convert(child, source: source, depth: depth + 1, budget: &budget, limit: limit) {
                 case .success(let n): items.append(n)
                 case .failure(let e): return .failure(e)
                 }
@@ -175,7 +178,7 @@ public struct ConfigDocumentReader: Sendable {
                     let kp = k.mark.map { SourcePosition(file: source, line: $0.line, column: $0.column) }
                     return .failure(ConfigIssue(.error, object: nil, field: "", "key \"\(keyScalar.string)\" appears twice in one mapping", position: kp))
                 }
-                switch convert(v, source: source, depth: depth + 1, budget: &budget) {
+                switch convert(v, source: source, depth: depth + 1, budget: &budget, limit: limit) {
                 case .success(let n): entries.append(.init(key: keyScalar.string, value: n))
                 case .failure(let e): return .failure(e)
                 }

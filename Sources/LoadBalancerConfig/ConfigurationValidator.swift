@@ -92,7 +92,7 @@ struct ConfigurationValidator {
             for p in selected { bgpByPool[p, default: []].append(bgpAds.count) }
             bgpAds.append((m, ad, selected))
         }
-        checkLocalPreferences(bgpAds)
+        checkLocalPreferences(bgpAds, pools: poolsByName)
         if options.bgpImplementation == .metallbNative {
             for (m, _, selected) in bgpAds {
                 for name in selected {
@@ -396,6 +396,8 @@ struct ConfigurationValidator {
         for pool in pools {
             for prefix in pool.prefixes {
                 let agg = ad.aggregationLength(for: prefix.family)
+                // An out-of-range length is already reported; comparing it to prefixes would only add noise.
+                guard (prefix.family == .ipv4 ? 1...32 : 0...128).contains(agg) else { continue }
                 if prefix.length > agg {
                     let field = prefix.family == .ipv4 ? "spec.aggregationLength" : "spec.aggregationLengthV6"
                     error(m, field, "invalid aggregation length \(agg): prefix \(prefix) in pool \"\(pool.name)\" is more specific than the aggregation length")
@@ -406,20 +408,22 @@ struct ConfigurationValidator {
     }
 
     /// Two advertisements of one pool with the same aggregation, reaching a common node and peer, must agree on
-    /// LOCAL_PREF, or a router would get two different values for one prefix from one node.
-    private mutating func checkLocalPreferences(_ ads: [(ResourceMeta, BGPAdvertisement, [String])]) {
+    /// LOCAL_PREF, or a router would get two different values for one prefix from one node. Aggregation is
+    /// compared per family, over the families the shared pools actually hold.
+    private mutating func checkLocalPreferences(_ ads: [(ResourceMeta, BGPAdvertisement, [String])], pools: [String: AddressPool]) {
         for i in ads.indices {
             for j in ads.indices where j > i {
                 let (ma, a, pa) = ads[i]
                 let (_, b, pb) = ads[j]
                 guard a.localPref != b.localPref else { continue }
-                let sharedPools = Set(pa).intersection(pb)
-                guard !sharedPools.isEmpty,
-                      a.aggregationLength == b.aggregationLength || a.aggregationLengthV6 == b.aggregationLengthV6,
+                let sharedPools = Set(pa).intersection(pb).sorted()
+                let families = Set(sharedPools.flatMap { pools[$0]?.families ?? [] })
+                guard let pool = sharedPools.first,
+                      families.contains(where: { a.aggregationLength(for: $0) == b.aggregationLength(for: $0) }),
                       a.nodeSelectors.mayOverlap(b.nodeSelectors),
                       a.peers.isEmpty || b.peers.isEmpty || !Set(a.peers).isDisjoint(with: b.peers)
                 else { continue }
-                error(ma, "spec.localPref", "invalid local preference \(a.localPref ?? 0): BGPAdvertisement/\(b.name) announces pool \"\(sharedPools.sorted()[0])\" with the same aggregation to the same nodes and peers with local preference \(b.localPref ?? 0)")
+                error(ma, "spec.localPref", "invalid local preference \(a.localPref ?? 0): BGPAdvertisement/\(b.name) announces pool \"\(pool)\" with the same aggregation to the same nodes and peers with local preference \(b.localPref ?? 0)")
             }
         }
     }
@@ -482,7 +486,7 @@ struct ConfigurationValidator {
         case (nil, let iface?):
             if let p = Self.interfaceNameProblem(iface) { error(m, "spec.interface", p) }
             if native { error(m, "spec.interface", "unnumbered peers (interface) are not supported by MetalLB's native BGP mode") }
-            if beacon { error(m, "spec.interface", "unnumbered peers (interface) are not supported by Beacon's BGP speaker yet; set peerAddress") }
+            if beacon { warning(m, "spec.interface", "unnumbered peers (interface) are not supported by Beacon's BGP speaker yet: this peer gets no session") }
         }
         var sourceAddress: IPAddress? = nil
         if let text = s.sourceAddress, !text.isEmpty {
@@ -594,7 +598,7 @@ struct ConfigurationValidator {
         }
         if let vrf = s.vrf, !vrf.isEmpty {
             if native { error(m, "spec.vrf", "VRFs are not supported by MetalLB's native BGP mode") }
-            if beacon { error(m, "spec.vrf", "VRFs are not supported by Beacon's BGP speaker yet; remove vrf to peer from the default table") }
+            if beacon { warning(m, "spec.vrf", "VRFs are not supported by Beacon's BGP speaker yet: this peer gets no session (it is never peered from the default table instead)") }
         }
         if s.disableMP == true && native { error(m, "spec.disableMP", "disableMP is not supported by MetalLB's native BGP mode") }
         if s.dualStackAddressFamily == true && native {
@@ -640,8 +644,8 @@ struct ConfigurationValidator {
                 let (_, a) = peers[i]
                 let (mb, b) = peers[j]
                 guard a.nodeSelectors.mayOverlap(b.nodeSelectors) else { continue }
-                if a.routerID != b.routerID {
-                    error(mb, "spec.routerID", "BGPPeer/\(a.name) may run on the same nodes with router ID \(a.routerID?.description ?? "(unset)"); FRR needs one router ID per node")
+                if let ra = a.routerID, let rb = b.routerID, ra != rb {
+                    error(mb, "spec.routerID", "BGPPeer/\(a.name) may run on the same nodes with router ID \(a.routerID?.description ?? ""); FRR needs one router ID per node")
                 }
                 if a.vrf == b.vrf && a.myASN != b.myASN {
                     error(mb, "spec.myASN", "BGPPeer/\(a.name) may run on the same nodes in the same VRF with myASN \(a.myASN); FRR needs one myASN per VRF")

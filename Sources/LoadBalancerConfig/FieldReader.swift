@@ -289,16 +289,26 @@ enum GoDuration {
         return negative ? -n : n
     }
 
-    /// Go's `Duration.String()` form for whole and fractional seconds: `1m30s`, `90s` → `1m30s`, `500ms`.
+    /// Go's `Duration.String()` form: `1h2m3s`, `1m30s`, `2.5s`, `500ms`, `0s`.
     static func format(_ d: Duration) -> String {
         let (seconds, attos) = d.components
+        if seconds < 0 || attos < 0 { return "-" + format(.zero - d) }
         if seconds == 0 && attos == 0 { return "0s" }
-        if seconds == 0 { return "\(attos / 1_000_000_000_000_000)ms" }
+        let nanos = attos / 1_000_000_000
+        if seconds == 0 {
+            return nanos % 1_000_000 == 0 ? "\(nanos / 1_000_000)ms" : nanos % 1_000 == 0 ? "\(nanos / 1_000)µs" : "\(nanos)ns"
+        }
         var out = ""
         let h = seconds / 3600, m = (seconds % 3600) / 60, sec = seconds % 60
         if h > 0 { out += "\(h)h" }
         if h > 0 || m > 0 { out += "\(m)m" }
-        out += "\(sec)s"
-        return out
+        out += "\(sec)"
+        if nanos > 0 {
+            var fraction = String(nanos)
+            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            out += "." + fraction
+        }
+        return out + "s"
     }
 }

@@ -3,7 +3,8 @@ public struct ValidationOptions: Hashable, Sendable {
     /// Which BGP implementation the configuration must suit.
     public enum BGPImplementation: String, Hashable, Sendable, CaseIterable {
         /// Beacon's native speaker: IPv6, MP-BGP, large communities, graceful restart, timers, dynamic ASN and
-        /// local ASN are supported; VRFs and unnumbered (interface) peers are not.
+        /// local ASN are supported. VRF and unnumbered (interface) peers are accepted with a warning and get no
+        /// session, rather than being peered from the wrong table.
         case beacon
         /// MetalLB's native BGP mode (`DiscardFRROnly`): rejects FRR-only fields, IPv6 pools advertised over BGP,
         /// large communities and BFD, exactly as MetalLB does.
