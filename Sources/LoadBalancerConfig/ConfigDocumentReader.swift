@@ -72,7 +72,8 @@ public struct ConfigDocumentReader: Sendable {
         let limit = min(maximumNodes, 10_000 + 4 * size)
         var budget = limit
         do {
-            var sequence = try Yams.compose_all(yaml: source.text)
+            // The basic resolver skips Yams' regex tag resolution: scalars are typed by the field that reads them.
+            var sequence = try Yams.compose_all(yaml: source.text, .basic)
             while let node = sequence.next() {
                 switch convert(node, source: source.name, depth: 0, budget: &budget, limit: limit) {
                 case .success(let n):

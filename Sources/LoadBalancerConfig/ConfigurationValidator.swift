@@ -71,12 +71,13 @@ struct ConfigurationValidator {
         let pools = validatePools(poolSpecs)
         let poolsByName = Dictionary(pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let allPoolNames = Set(poolSpecs.map { $0.0.name })
+        let poolLabels = poolSpecs.map { (name: $0.0.name, labels: $0.0.labels) }
 
         var l2Ads: [L2Advertisement] = []
         var l2ByPool: [String: [Int]] = [:]
         for (m, s) in l2Specs {
             guard let ad = validateL2(m, s, poolNames: allPoolNames) else { continue }
-            for p in selectedPools(names: ad.ipAddressPools, selectors: ad.ipAddressPoolSelectors, pools: poolSpecs) {
+            for p in selectedPools(names: ad.ipAddressPools, selectors: ad.ipAddressPoolSelectors, pools: poolLabels) {
                 l2ByPool[p, default: []].append(l2Ads.count)
             }
             l2Ads.append(ad)
@@ -87,7 +88,7 @@ struct ConfigurationValidator {
         var bgpByPool: [String: [Int]] = [:]
         for (m, s) in bgpAdSpecs {
             guard let ad = validateBGPAdvertisement(m, s, aliases: aliases, poolNames: allPoolNames, peerNames: peerNames) else { continue }
-            let selected = selectedPools(names: ad.ipAddressPools, selectors: ad.ipAddressPoolSelectors, pools: poolSpecs)
+            let selected = selectedPools(names: ad.ipAddressPools, selectors: ad.ipAddressPoolSelectors, pools: poolLabels)
             checkAggregation(m, ad, pools: selected.compactMap { poolsByName[$0] })
             for p in selected { bgpByPool[p, default: []].append(bgpAds.count) }
             bgpAds.append((m, ad, selected))
@@ -123,9 +124,12 @@ struct ConfigurationValidator {
     }
 
     /// Pools an advertisement applies to: those named, plus those its selectors match; all pools if neither is set.
-    private func selectedPools(names: [String], selectors: [LabelSelector], pools: [(ResourceMeta, IPAddressPoolSpec)]) -> [String] {
-        if names.isEmpty && selectors.isEmpty { return pools.map { $0.0.name } }
-        return pools.filter { p in names.contains(p.0.name) || selectors.contains { $0.matches(p.0.labels) } }.map { $0.0.name }
+    private func selectedPools(names: [String], selectors: [LabelSelector], pools: [(name: String, labels: [String: String])]) -> [String] {
+        if names.isEmpty && selectors.isEmpty { return pools.map(\.name) }
+        let named = Set(names)
+        var out: [String] = []
+        for p in pools where named.contains(p.name) || selectors.contains(where: { $0.matches(p.labels) }) { out.append(p.name) }
+        return out
     }
 
     // MARK: Communities
@@ -619,19 +623,33 @@ struct ConfigurationValidator {
     /// Duplicate peers: identical sessions under two names, or two sessions to one router address (and VRF,
     /// port) from a node both could apply to.
     private mutating func checkPeerConflicts(_ peers: [(ResourceMeta, BGPPeer)]) {
-        for i in peers.indices {
-            for j in peers.indices where j > i {
-                let (_, a) = peers[i]
-                let (mb, b) = peers[j]
-                var bRenamed = b
-                bRenamed.name = a.name
-                if a == bRenamed {
-                    error(mb, "spec", "duplicate of BGPPeer/\(a.name): the two peers are identical")
-                    continue
+        // Identical peers: hash each peer with its name blanked.
+        var firstByContent: [BGPPeer: String] = [:]
+        var identical = Set<Int>()
+        for (i, (m, p)) in peers.enumerated() {
+            var nameless = p
+            nameless.name = ""
+            if let first = firstByContent[nameless] {
+                error(m, "spec", "duplicate of BGPPeer/\(first): the two peers are identical")
+                identical.insert(i)
+            } else {
+                firstByContent[nameless] = p.name
+            }
+        }
+        // Sessions to one router address (and port, VRF) from nodes both peers may apply to.
+        struct SessionKey: Hashable { var address: IPAddress; var port: UInt16; var vrf: String? }
+        var byKey: [SessionKey: [Int]] = [:]
+        for (i, (_, p)) in peers.enumerated() where !identical.contains(i) {
+            guard let address = p.address else { continue }
+            byKey[SessionKey(address: address, port: p.port, vrf: p.vrf), default: []].append(i)
+        }
+        for group in byKey.values where group.count > 1 {
+            for (x, i) in group.enumerated() {
+                for j in group[(x + 1)...] {
+                    let a = peers[i].1, (mb, b) = peers[j]
+                    guard a.nodeSelectors.mayOverlap(b.nodeSelectors) else { continue }
+                    error(mb, "spec.peerAddress", "BGPPeer/\(a.name) already peers with \(a.address?.description ?? "") port \(a.port)\(a.vrf.map { " in VRF \($0)" } ?? "") from the same nodes; a node can hold one session per router address")
                 }
-                guard let addrA = a.address, addrA == b.address, a.port == b.port, a.vrf == b.vrf,
-                      a.nodeSelectors.mayOverlap(b.nodeSelectors) else { continue }
-                error(mb, "spec.peerAddress", "BGPPeer/\(a.name) already peers with \(addrA) port \(a.port)\(a.vrf.map { " in VRF \($0)" } ?? "") from the same nodes; a node can hold one session per router address")
             }
         }
     }
