@@ -24,6 +24,8 @@ let package = Package(
             name: "LoadBalancerConfig",
             dependencies: ["NetworkPrimitives", "KubernetesModel", .product(name: "Yams", package: "Yams")]
         ),
+        // Layer 1: which addresses each Service gets; pure, O(log n) per operation.
+        .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
         // Layer 4: executables.
         .executableTarget(
             name: "speaker",
@@ -31,7 +33,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "beacon-bench",
-            dependencies: ["LoadBalancerConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoadBalancerConfig", "AddressAllocator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // libFuzzer entry point for YAML -> Configuration. Built with `make fuzz-config`.
         .target(name: "CFuzzerSupport"),
@@ -39,6 +41,7 @@ let package = Package(
 
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"]),
+        .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(
             name: "LoadBalancerConfigTests",
             dependencies: ["LoadBalancerConfig"],

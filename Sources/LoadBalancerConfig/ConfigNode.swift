@@ -62,6 +62,39 @@ public struct ConfigNode: Hashable, Sendable {
         return entries.first(where: { $0.key == key })?.value
     }
 
+    /// The position of the deepest node that exists along a field path such as `spec.addresses[1]` or
+    /// `matchLabels[app]`: the field itself when present, else its nearest present parent.
+    public func deepestPosition(along path: String) -> SourcePosition? {
+        var node = self
+        var best = position
+        var i = path.startIndex
+        while i < path.endIndex {
+            var component: Substring
+            let isIndex = path[i] == "["
+            if isIndex {
+                let start = path.index(after: i)
+                guard let close = path[start...].firstIndex(of: "]") else { break }
+                component = path[start..<close]
+                i = path.index(after: close)
+            } else {
+                if path[i] == "." { i = path.index(after: i) }
+                let end = path[i...].firstIndex(where: { $0 == "." || $0 == "[" }) ?? path.endIndex
+                component = path[i..<end]
+                i = end
+            }
+            let next: ConfigNode?
+            switch node.value {
+            case .sequence(let items): next = Int(component).flatMap { items.indices.contains($0) ? items[$0] : nil }
+            case .mapping: next = node[String(component)]
+            default: next = nil
+            }
+            guard let next else { break }
+            node = next
+            if let p = next.position { best = p }
+        }
+        return best
+    }
+
     /// The scalar text when this is a string-like scalar.
     public var scalarText: String? {
         if case .scalar(let s, _) = value { return s }

@@ -6,6 +6,8 @@ import NetworkPrimitives
 struct ConfigurationValidator {
     var options: ValidationOptions
     var log: IssueLog
+    /// Pool-selector lists already evaluated, to the names of the pools they match.
+    private var selectorMatches: [[LabelSelector]: Set<String>] = [:]
 
     init(options: ValidationOptions, log: IssueLog) {
         self.options = options
@@ -23,13 +25,7 @@ struct ConfigurationValidator {
     }
 
     private func position(_ meta: ResourceMeta, _ field: String) -> SourcePosition? {
-        var f = field
-        while !f.isEmpty {
-            if let p = meta.fieldPositions[f] { return p }
-            guard let cut = f.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
-            f = String(f[..<cut])
-        }
-        return meta.position
+        meta.document?.deepestPosition(along: field) ?? meta.position
     }
 
     // MARK: Entry
@@ -124,12 +120,20 @@ struct ConfigurationValidator {
     }
 
     /// Pools an advertisement applies to: those named, plus those its selectors match; all pools if neither is set.
-    private func selectedPools(names: [String], selectors: [LabelSelector], pools: [(name: String, labels: [String: String])]) -> [String] {
+    private mutating func selectedPools(names: [String], selectors: [LabelSelector], pools: [(name: String, labels: [String: String])]) -> [String] {
         if names.isEmpty && selectors.isEmpty { return pools.map(\.name) }
+        // Advertisements tend to repeat selectors; match each distinct selector list against the pools once.
+        let bySelector: Set<String>
+        if selectors.isEmpty {
+            bySelector = []
+        } else if let cached = selectorMatches[selectors] {
+            bySelector = cached
+        } else {
+            bySelector = Set(pools.filter { p in selectors.contains(where: { $0.matches(p.labels) }) }.map(\.name))
+            selectorMatches[selectors] = bySelector
+        }
         let named = Set(names)
-        var out: [String] = []
-        for p in pools where named.contains(p.name) || selectors.contains(where: { $0.matches(p.labels) }) { out.append(p.name) }
-        return out
+        return pools.filter { named.contains($0.name) || bySelector.contains($0.name) }.map(\.name)
     }
 
     // MARK: Communities

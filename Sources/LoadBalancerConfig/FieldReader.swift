@@ -5,7 +5,6 @@ final class DecodeContext {
     var log: IssueLog
     var object: ObjectReference?
     var origin: String?
-    var positions: [String: SourcePosition] = [:]
 
     init(log: IssueLog, object: ObjectReference?, origin: String? = nil) {
         self.log = log
@@ -33,7 +32,6 @@ struct FieldReader {
         self.node = node
         self.path = path
         self.context = context
-        if let p = node.position, context.positions[path] == nil { context.positions[path] = p }
     }
 
     var isNull: Bool { node.value == .null }
@@ -198,7 +196,8 @@ struct FieldReader {
             let fieldPath = path + "." + problem.path
                 .replacing("matchLabels", with: labelsKey)
                 .replacing("matchExpressions", with: exprKey)
-            context.error(fieldPath, problem.message, at: context.positions[fieldPath] ?? node.position)
+            let relative = problem.path.replacing("matchLabels", with: labelsKey).replacing("matchExpressions", with: exprKey)
+            context.error(fieldPath, problem.message, at: node.deepestPosition(along: relative) ?? node.position)
             ok = false
         }
         return ok ? selector : nil

@@ -16,7 +16,7 @@ struct LegacyConfigConverter {
 
         func meta(_ kind: ResourceKind, _ name: String, _ reader: FieldReader, apiVersion: String = "metallb.io/v1beta1") -> ResourceMeta {
             ResourceMeta(kind: kind, apiVersion: apiVersion, name: name, namespace: options.namespace, labels: [:],
-                         position: reader.node.position, fieldPositions: [:], origin: "\(origin): \(reader.path)")
+                         position: reader.node.position, document: nil, origin: "\(origin): \(reader.path)")
         }
 
         for (i, item) in (top["peers"]?.items() ?? []).enumerated() {

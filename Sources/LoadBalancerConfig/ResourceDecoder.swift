@@ -103,8 +103,8 @@ struct ResourceDecoder {
             }
         }
         let specReader = top["spec"] ?? FieldReader(ConfigNode(.null), path: "spec", context: context)
-        var meta = ResourceMeta(kind: kind, apiVersion: apiVersion, name: name, namespace: namespace, labels: labels,
-                                position: document.position, fieldPositions: [:], origin: nil)
+        let meta = ResourceMeta(kind: kind, apiVersion: apiVersion, name: name, namespace: namespace, labels: labels,
+                                position: document.position, document: document, origin: nil)
         let resource: ConfigResource?
         switch kind {
         case .ipAddressPool: resource = Self.ipAddressPool(specReader).map { .ipAddressPool(meta, $0) }
@@ -116,7 +116,6 @@ struct ResourceDecoder {
         case .bfdProfile: resource = Self.bfdProfile(specReader).map { .bfdProfile(meta, $0) }
         case .secret: resource = Self.secret(top).map { .secret(meta, $0) }
         }
-        meta.fieldPositions = context.positions
         guard let resource else { return }
         out.append(resource.replacingMeta(meta))
     }

@@ -23,8 +23,8 @@ public struct ResourceMeta: Hashable, Sendable {
     public var namespace: String?
     public var labels: [String: String]
     public var position: SourcePosition?
-    /// Field path → source position, for issues found after decoding.
-    public var fieldPositions: [String: SourcePosition]
+    /// The object as parsed, so issues found after decoding can point at the field's source position.
+    public var document: ConfigNode?
     /// Set for objects converted from MetalLB's legacy ConfigMap.
     public var origin: String?
 
