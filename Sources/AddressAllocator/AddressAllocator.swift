@@ -13,34 +13,47 @@ import NetworkPrimitives
 public struct AddressAllocator: Sendable {
     public private(set) var configuration: Configuration
 
-    /// Per-pool index spaces and sharing indexes, by pool name.
-    private var pools: [String: PoolState] = [:]
+    /// Pool state, indexed like `configuration.pools`.
+    private var pools: [PoolState] = []
+    private var poolIndex: [String: Int] = [:]
     /// Pools with a serviceAllocation, in trial order (their scope is checked per request).
-    private var scopedPoolOrder: [String] = []
+    private var scopedPoolOrder: [Int] = []
     /// autoAssign pools without a serviceAllocation: the fallback for every Service, by name.
-    private var unscopedPoolOrder: [String] = []
+    private var unscopedPoolOrder: [Int] = []
 
-    private var records: [ServiceKey: Record] = [:]
-    private var users: [IPAddress: IPUse] = [:]
+    /// Records live in an array (ids are indices, reused through `freeIDs`), found by `serviceTable`.
+    private var slots: [Slot] = []
+    private var freeIDs: [UInt32] = []
+    private var serviceTable = ServiceTable()
 
-    /// What the allocator remembers per Service: enough to re-check and release, nothing more.
+    private struct Slot: Sendable {
+        var service: ServiceKey
+        var record: Record
+        var live: Bool
+    }
+
+    /// What the allocator remembers per Service: 40 bytes, enough to re-check and release.
     private struct Record: Sendable {
-        var pool: String
-        var ips: [IPAddress]
-        var sharingKey: String?
-        var backendKey: String
-        /// Kept only for shared addresses (ports matter only when another Service may share).
-        var ports: [ServicePort]
+        var addresses: AddressPair
+        var pool: Int32
+        /// Present only for Services with a sharing key.
+        var sharing: SharingInfo?
     }
 
-    /// Who uses an address.
-    private enum IPUse: Sendable {
-        /// One Service that does not share.
-        case exclusive(ServiceKey)
-        /// Services that agreed on a sharing key (possibly just one so far).
-        case shared(SharedUse)
+    /// The sharing terms a Service asked for. A class, so Records of Services that never share stay small.
+    private final class SharingInfo: Sendable {
+        let key: String
+        let backendKey: String
+        let ports: [ServicePort]
+
+        init(key: String, backendKey: String, ports: [ServicePort]) {
+            self.key = key
+            self.backendKey = backendKey
+            self.ports = ports
+        }
     }
 
+    /// Users of an address that allows sharing (possibly just one so far).
     private struct SharedUse: Sendable {
         var sharingKey: String
         var backendKey: String
@@ -48,13 +61,25 @@ public struct AddressAllocator: Sendable {
         var services: Set<ServiceKey>
     }
 
+    /// One family of one pool: which indices are used, by whom.
+    private struct FamilyState: Sendable {
+        var space: AddressSpace
+        /// Record ids of the owners of addresses that do not share, by index.
+        var owners = IndexTable()
+        /// Addresses that allow sharing, by index.
+        var shared: [UInt128: SharedUse] = [:]
+        /// Sharing key → indices (ascending) carrying it: where a shareable Service may pack.
+        var sharedByKey: [String: [UInt128]] = [:]
+    }
+
     private struct PoolState: Sendable {
         var pool: AddressPool
-        var spaces: [IPFamily: AddressSpace]
-        /// Sharing key → indices (ascending) of addresses carrying it, per family: where a shareable Service
-        /// may pack onto an existing address.
-        var sharedIndices: [IPFamily: [String: [UInt128]]] = [:]
+        /// Index 0: IPv4, 1: IPv6 (Array's own accessors give in-place access without copies).
+        var families: [FamilyState]
         var services = 0
+
+        var v4: FamilyState { families[0] }
+        var v6: FamilyState { families[1] }
     }
 
     public init(configuration: Configuration = .empty) {
@@ -65,32 +90,66 @@ public struct AddressAllocator: Sendable {
     // MARK: - Queries
 
     public func allocation(for service: ServiceKey) -> Allocation? {
-        records[service].map { Allocation(service: service, pool: $0.pool, ips: $0.ips) }
+        record(service).map { allocation(service, $0) }
+    }
+
+    private func recordID(_ service: ServiceKey) -> UInt32? {
+        serviceTable.find(service, hash: ServiceTable.hash(service)) { slots[Int($0)].service }
+    }
+
+    private func record(_ service: ServiceKey) -> Record? {
+        recordID(service).map { slots[Int($0)].record }
+    }
+
+    /// Stores the record of a Service that has none (every caller releases first); returns its id.
+    private mutating func insertRecord(_ service: ServiceKey, _ record: Record) -> UInt32 {
+        let slot = Slot(service: service, record: record, live: true)
+        let id: UInt32
+        if let reused = freeIDs.popLast() {
+            id = reused
+            slots[Int(id)] = slot
+        } else {
+            id = UInt32(slots.count)
+            slots.append(slot)
+        }
+        serviceTable.insert(hash: ServiceTable.hash(service), id: id)
+        return id
+    }
+
+    private mutating func removeRecord(_ service: ServiceKey) -> Record? {
+        let hash = ServiceTable.hash(service)
+        guard let id = serviceTable.find(service, hash: hash, key: { slots[Int($0)].service }) else { return nil }
+        serviceTable.remove(hash: hash, id: id)
+        let record = slots[Int(id)].record
+        slots[Int(id)].live = false
+        slots[Int(id)].service = ServiceKey(namespace: "", name: "")
+        freeIDs.append(id)
+        return record
+    }
+
+    private func allocation(_ service: ServiceKey, _ r: Record) -> Allocation {
+        Allocation(service: service, pool: pools[Int(r.pool)].pool.name, addresses: r.addresses)
     }
 
     public var allocations: [Allocation] {
-        records.keys.sorted().compactMap { allocation(for: $0) }
+        slots.filter(\.live).sorted { $0.service < $1.service }.map { allocation($0.service, $0.record) }
     }
 
-    public var allocationCount: Int { records.count }
+    public var allocationCount: Int { serviceTable.count }
 
     /// The Services using an address.
     public func users(of ip: IPAddress) -> [ServiceKey] {
-        switch users[ip] {
-        case .exclusive(let s)?: return [s]
-        case .shared(let u)?: return u.services.sorted()
-        case nil: return []
-        }
+        guard let (p, index) = locate(ip) else { return [] }
+        if let id = pools[p].families[ip.family.slot].owners[index] { return [slots[Int(id)].service] }
+        return pools[p].families[ip.family.slot].shared[index]?.services.sorted() ?? []
     }
 
     public func statistics(pool name: String) -> PoolStatistics? {
-        guard let state = pools[name] else { return nil }
-        var size: [IPFamily: AddressCount] = [:], used: [IPFamily: AddressCount] = [:]
-        for f in IPFamily.allCases {
-            size[f] = state.spaces[f]?.size ?? .zero
-            used[f] = state.spaces[f]?.usedCount ?? .zero
-        }
-        return PoolStatistics(pool: name, size: size, assigned: used, services: state.services)
+        guard let p = poolIndex[name] else { return nil }
+        let state = pools[p]
+        return PoolStatistics(pool: name, size: [.ipv4: state.v4.space.size, .ipv6: state.v6.space.size],
+                              assigned: [.ipv4: state.v4.space.usedCount, .ipv6: state.v6.space.usedCount],
+                              services: state.services)
     }
 
     public var statistics: [PoolStatistics] {
@@ -105,18 +164,24 @@ public struct AddressAllocator: Sendable {
     /// are released and a fresh allocation is made (`replaced` says why). On failure, the Service holds nothing.
     public mutating func allocate(_ request: AllocationRequest) throws(AllocationError) -> AllocationOutcome {
         var replaced: (Allocation, AllocationError)? = nil
-        if let existing = records[request.service] {
-            let previous = Allocation(service: request.service, pool: existing.pool, ips: existing.ips)
+        if let existing = record(request.service) {
+            let previous = allocation(request.service, existing)
             switch reassignProblem(existing, request) {
             case nil:
-                release(request.service)
-                assign(request, pool: existing.pool, ips: existing.ips)
+                var addresses = existing.addresses
                 // PreferDualStack: add the missing family from the same pool once it can.
-                if case .preferDualStack = request.families, existing.ips.count == 1,
-                   let extra = try? addresses(from: existing.pool, families: [existing.ips[0].family == .ipv4 ? .ipv6 : .ipv4], request, excluding: existing.ips) {
-                    release(request.service)
-                    assign(request, pool: existing.pool, ips: (existing.ips + extra).sorted())
+                if case .preferDualStack = request.families, addresses.count == 1 {
+                    let missing: IPFamily = addresses.ipv4 == nil ? .ipv4 : .ipv6
+                    if let extra = try? pick(from: Int(existing.pool), families: [missing], request) {
+                        for ip in extra.ips { addresses.insert(ip) }
+                    }
                 }
+                let sameTerms = Self.sameSharing(existing.sharing, request)
+                if addresses == existing.addresses && sameTerms {
+                    return AllocationOutcome(allocation: previous, replaced: nil, changed: false)
+                }
+                release(request.service)
+                assign(request, pool: Int(existing.pool), addresses: addresses)
                 let now = allocation(for: request.service) ?? previous
                 return AllocationOutcome(allocation: now, replaced: nil, changed: now != previous)
             case let problem?:
@@ -124,9 +189,9 @@ public struct AddressAllocator: Sendable {
                 replaced = (previous, problem)
             }
         }
-        let (pool, ips) = try choose(request)
-        assign(request, pool: pool, ips: ips)
-        let allocation = Allocation(service: request.service, pool: pool, ips: ips)
+        let (pool, addresses) = try choose(request)
+        assign(request, pool: pool, addresses: addresses)
+        let allocation = Allocation(service: request.service, pool: pools[pool].pool.name, addresses: addresses)
         return AllocationOutcome(allocation: allocation, replaced: replaced, changed: true)
     }
 
@@ -137,44 +202,38 @@ public struct AddressAllocator: Sendable {
     @discardableResult
     public mutating func restore(_ request: AllocationRequest, ips: [IPAddress]) throws(AllocationError) -> Allocation {
         let ips = ips.map(\.unmapped).sorted()
-        if let existing = records[request.service], existing.ips == ips {
-            return Allocation(service: request.service, pool: existing.pool, ips: ips)
+        if let existing = record(request.service), existing.addresses.ips == ips {
+            return allocation(request.service, existing)
         }
         let pool = try poolForSpecific(ips, request)
-        let previous = records[request.service]
-        if previous != nil { release(request.service) }
-        if let problem = sharingProblem(ips, request) {
-            if let previous { reinstate(request.service, previous) }
-            throw problem
-        }
-        assign(request, pool: pool, ips: ips)
-        return Allocation(service: request.service, pool: pool, ips: ips)
+        if let problem = sharingProblem(ips, request) { throw problem }
+        release(request.service)
+        assign(request, pool: pool, addresses: AddressPair(ips))
+        return Allocation(service: request.service, pool: pools[pool].pool.name, ips: ips)
     }
 
     /// Frees a Service's addresses (deletion, type change, foreign loadBalancerClass). Returns what it held.
     @discardableResult
     public mutating func release(_ service: ServiceKey) -> Allocation? {
-        guard let record = records.removeValue(forKey: service) else { return nil }
-        for ip in record.ips {
-            switch users[ip] {
-            case .exclusive?:
-                users[ip] = nil
-                markFree(ip, pool: record.pool, sharingKey: nil)
-            case .shared(var u)?:
-                u.services.remove(service)
-                u.ports = u.ports.filter { $0.value != service }
-                if u.services.isEmpty {
-                    users[ip] = nil
-                    markFree(ip, pool: record.pool, sharingKey: u.sharingKey)
+        guard let record = removeRecord(service) else { return nil }
+        let p = Int(record.pool)
+        for family in IPFamily.allCases {
+            guard let ip = record.addresses.address(family), let index = pools[p].families[family.slot].space.index(of: ip) else { continue }
+            if pools[p].families[family.slot].owners.remove(index) != nil {
+                pools[p].families[family.slot].space.markFree(index)
+            } else if var use = pools[p].families[family.slot].shared.removeValue(forKey: index) {
+                use.services.remove(service)
+                use.ports = use.ports.filter { $0.value != service }
+                if use.services.isEmpty {
+                    pools[p].families[family.slot].space.markFree(index)
+                    removeSharedIndex(index, key: use.sharingKey, pool: p, family: family)
                 } else {
-                    users[ip] = .shared(u)
+                    pools[p].families[family.slot].shared[index] = use
                 }
-            case nil:
-                break
             }
         }
-        pools[record.pool]?.services -= 1
-        return Allocation(service: service, pool: record.pool, ips: record.ips)
+        pools[p].services -= 1
+        return Allocation(service: service, pool: pools[p].pool.name, addresses: record.addresses)
     }
 
     /// Replaces the configuration. Every allocation is re-homed to the pool that now contains its addresses;
@@ -183,129 +242,137 @@ public struct AddressAllocator: Sendable {
     /// re-checked by the next `allocate`.)
     @discardableResult
     public mutating func setConfiguration(_ configuration: Configuration) -> [ServiceKey: AllocationError] {
-        let old = records
+        let old = slots.filter(\.live).sorted { $0.service < $1.service }
         self.configuration = configuration
         rebuildPools()
-        records = [:]
-        users = [:]
+        slots = []
+        freeIDs = []
+        serviceTable = ServiceTable()
         var evicted: [ServiceKey: AllocationError] = [:]
-        for service in old.keys.sorted() {
-            guard let record = old[service] else { continue }
-            let homes = Set(record.ips.map { poolName(containing: $0) })
+        for slot in old {
+            let service = slot.service, record = slot.record
+            let ips = record.addresses.ips
+            let homes = Set(ips.map { poolIndex(containing: $0) })
             guard homes.count == 1, let home = homes.first ?? nil else {
-                evicted[service] = .notAllowedInConfig(record.ips)
+                evicted[service] = .notAllowedInConfig(ips)
                 continue
             }
-            var moved = record
-            moved.pool = home
-            reinstate(service, moved)
+            reinstate(service, Record(addresses: record.addresses, pool: Int32(home), sharing: record.sharing))
         }
         return evicted
     }
 
     // MARK: - Choosing addresses
 
-    /// Why a Service's current addresses cannot be kept for this request, or nil.
-    private func reassignProblem(_ existing: Record, _ r: AllocationRequest) -> AllocationError? {
-        if !r.requestedIPs.isEmpty && r.requestedIPs.sorted() != existing.ips {
-            return .invalidRequest("requested addresses changed to \(AllocationError.quoted(r.requestedIPs))")
-        }
-        if let wanted = r.requestedPool, wanted != existing.pool {
-            return .invalidRequest("requested pool changed to \"\(wanted)\"")
-        }
-        let held = Set(existing.ips.map(\.family))
-        switch r.families {
-        case .singleStack(let f) where held != [f]: return .requestedFamilyMismatch(existing.ips)
-        case .requireDualStack where held.count != 2: return .requestedFamilyMismatch(existing.ips)
-        case .preferDualStack(let p) where !held.contains(p): return .requestedFamilyMismatch(existing.ips)
-        default: break
-        }
-        guard let state = pools[existing.pool] else { return .notAllowedInConfig(existing.ips) }
-        if !isCompatible(state.pool, r) { return .poolNotCompatible(existing.pool) }
-        return sharingProblem(existing.ips, r)
+    private static func sameSharing(_ s: SharingInfo?, _ r: AllocationRequest) -> Bool {
+        guard let s else { return r.sharingKey == nil }
+        return s.key == r.sharingKey && s.backendKey == r.backendKey && s.ports == r.ports
     }
 
-    private mutating func choose(_ r: AllocationRequest) throws(AllocationError) -> (String, [IPAddress]) {
+    /// Why a Service's current addresses cannot be kept for this request, or nil.
+    private func reassignProblem(_ existing: Record, _ r: AllocationRequest) -> AllocationError? {
+        let ips = existing.addresses.ips
+        if !r.requestedIPs.isEmpty && r.requestedIPs.sorted() != ips {
+            return .invalidRequest("requested addresses changed to \(AllocationError.quoted(r.requestedIPs))")
+        }
+        let pool = pools[Int(existing.pool)].pool
+        if let wanted = r.requestedPool, wanted != pool.name {
+            return .invalidRequest("requested pool changed to \"\(wanted)\"")
+        }
+        let held = existing.addresses.families
+        switch r.families {
+        case .singleStack(let f) where held != [f]: return .requestedFamilyMismatch(ips)
+        case .requireDualStack where held.count != 2: return .requestedFamilyMismatch(ips)
+        case .preferDualStack(let p) where !held.contains(p): return .requestedFamilyMismatch(ips)
+        default: break
+        }
+        if !isCompatible(pool, r) { return .poolNotCompatible(pool.name) }
+        return sharingProblem(ips, r)
+    }
+
+    private func choose(_ r: AllocationRequest) throws(AllocationError) -> (Int, AddressPair) {
         if !r.requestedIPs.isEmpty {
             let ips = r.requestedIPs.sorted()
             let pool = try poolForSpecific(ips, r)
             if let problem = sharingProblem(ips, r) { throw problem }
-            return (pool, ips)
+            return (pool, AddressPair(ips))
         }
         if let name = r.requestedPool {
-            guard let state = pools[name] else { throw .unknownPool(name) }
-            guard isCompatible(state.pool, r) else { throw .poolNotCompatible(name) }
-            for families in familyAttempts(r.families) {
-                if let ips = try? addresses(from: name, families: families, r) { return (name, ips) }
-            }
+            guard let p = poolIndex[name] else { throw .unknownPool(name) }
+            guard isCompatible(pools[p].pool, r) else { throw .poolNotCompatible(name) }
+            if let both = Self.dualAttempt(r.families), let found = try? pick(from: p, families: both, r) { return (p, found) }
+            if let single = Self.singleAttempt(r.families), let found = try? pick(from: p, families: single, r) { return (p, found) }
             throw .noAvailableIPsInPool(name, r.families)
         }
-        let candidates = candidatePools(r)
-        for families in familyAttempts(r.families) {
-            for name in candidates {
-                if let ips = try? addresses(from: name, families: families, r) { return (name, ips) }
-            }
-        }
+        // PreferDualStack tries both families in every candidate pool first, then its primary family alone.
+        if let families = Self.dualAttempt(r.families), let found = firstCandidate(families, r) { return found }
+        if let families = Self.singleAttempt(r.families), let found = firstCandidate(families, r) { return found }
         throw .noAvailableIPs
     }
 
-    /// PreferDualStack tries both families first, then its primary family alone.
-    private func familyAttempts(_ policy: FamilyPolicy) -> [[IPFamily]] {
+    private func firstCandidate(_ families: [IPFamily], _ r: AllocationRequest) -> (Int, AddressPair)? {
+        for p in scopedPoolOrder where pools[p].pool.autoAssign && isCompatible(pools[p].pool, r) {
+            if let found = try? pick(from: p, families: families, r) { return (p, found) }
+        }
+        for p in unscopedPoolOrder {
+            if let found = try? pick(from: p, families: families, r) { return (p, found) }
+        }
+        return nil
+    }
+
+    private static let both: [IPFamily] = [.ipv4, .ipv6]
+    private static let onlyV4: [IPFamily] = [.ipv4]
+    private static let onlyV6: [IPFamily] = [.ipv6]
+
+    private static func dualAttempt(_ policy: FamilyPolicy) -> [IPFamily]? {
         switch policy {
-        case .singleStack(let f): return [[f]]
-        case .requireDualStack: return [[.ipv4, .ipv6]]
-        case .preferDualStack(let p): return [[.ipv4, .ipv6], [p]]
+        case .singleStack: return nil
+        case .requireDualStack, .preferDualStack: return both
+        }
+    }
+
+    private static func singleAttempt(_ policy: FamilyPolicy) -> [IPFamily]? {
+        switch policy {
+        case .singleStack(let f), .preferDualStack(let f): return f == .ipv4 ? onlyV4 : onlyV6
+        case .requireDualStack: return nil
         }
     }
 
     /// The pool holding all requested addresses, checked against the requested pool and the pool's scope.
-    private func poolForSpecific(_ ips: [IPAddress], _ r: AllocationRequest) throws(AllocationError) -> String {
+    private func poolForSpecific(_ ips: [IPAddress], _ r: AllocationRequest) throws(AllocationError) -> Int {
         if ips.count > 2 || (ips.count == 2 && ips[0].family == ips[1].family) {
             throw .invalidRequest("at most one address per family can be requested, got \(AllocationError.quoted(ips))")
         }
-        var found: String? = nil
+        var found: Int? = nil
         for ip in ips {
-            guard let name = poolName(containing: ip) else { throw .notAllowedInConfig(ips) }
-            if let f = found, f != name { throw .requestedIPsInDifferentPools(ips) }
-            found = name
+            guard let p = poolIndex(containing: ip) else { throw .notAllowedInConfig(ips) }
+            if let f = found, f != p { throw .requestedIPsInDifferentPools(ips) }
+            found = p
         }
-        guard let pool = found, let state = pools[pool] else { throw .notAllowedInConfig(ips) }
-        if let wanted = r.requestedPool, wanted != pool { throw .requestedIPsNotInRequestedPool(ips, pool: wanted) }
-        guard isCompatible(state.pool, r) else { throw .poolNotCompatible(pool) }
-        return pool
+        guard let p = found else { throw .notAllowedInConfig(ips) }
+        if let wanted = r.requestedPool, wanted != pools[p].pool.name { throw .requestedIPsNotInRequestedPool(ips, pool: wanted) }
+        guard isCompatible(pools[p].pool, r) else { throw .poolNotCompatible(pools[p].pool.name) }
+        return p
     }
 
     /// The pool whose assignable addresses include `ip` (a .0/.255 address of an avoidBuggyIPs pool is in none).
-    private func poolName(containing ip: IPAddress) -> String? {
+    private func poolIndex(containing ip: IPAddress) -> Int? {
         guard let pool = configuration.pool(containing: ip.unmapped) else { return nil }
         if pool.avoidBuggyIPs, case .v4(let v4) = ip.unmapped, v4.isBuggyNetworkOrBroadcast { return nil }
-        return pool.name
+        return poolIndex[pool.name]
     }
 
-    /// Pools to try for an automatic allocation: pools scoped to this Service (by namespace or labels), by
-    /// priority (lower first, unset last, then by name), then unscoped pools by name. Only autoAssign pools.
-    private func candidatePools(_ r: AllocationRequest) -> [String] {
-        var scoped: [String] = []
-        for name in scopedPoolOrder {
-            guard let state = pools[name], state.pool.autoAssign, appliesByScope(state.pool, r) else { continue }
-            scoped.append(name)
-        }
-        return scoped + unscopedPoolOrder
-    }
-
-    /// A scoped pool names this Service's namespace (by name or selector) or matches its labels.
-    private func appliesByScope(_ pool: AddressPool, _ r: AllocationRequest) -> Bool {
-        isCompatible(pool, r)
+    private func locate(_ ip: IPAddress) -> (Int, UInt128)? {
+        guard let p = poolIndex(containing: ip), let index = pools[p].families[ip.family.slot].space.index(of: ip.unmapped) else { return nil }
+        return (p, index)
     }
 
     /// MetalLB's isPoolCompatibleWithService, with namespace selectors evaluated against the namespace's labels.
     private func isCompatible(_ pool: AddressPool, _ r: AllocationRequest) -> Bool {
         guard let scope = pool.serviceAllocation else { return true }
-        let namespaceScoped = !scope.namespaces.isEmpty || !scope.namespaceSelectors.isEmpty
-        if namespaceScoped {
+        if !scope.namespaces.isEmpty || !scope.namespaceSelectors.isEmpty {
             let byName = scope.namespaces.contains(r.service.namespace)
-            let bySelector = scope.namespaceSelectors.contains { $0.matches(r.namespaceLabels) }
-            if !byName && !bySelector { return false }
+            if !byName && !scope.namespaceSelectors.contains(where: { $0.matches(r.namespaceLabels) }) { return false }
         }
         if !scope.serviceSelectors.isEmpty && !scope.serviceSelectors.contains(where: { $0.matches(r.serviceLabels) }) {
             return false
@@ -315,42 +382,41 @@ public struct AddressAllocator: Sendable {
 
     /// One address per family from a pool: for each family the lowest usable address, where an address
     /// already carrying the Service's sharing key (with free ports and the same backends) counts as usable.
-    private func addresses(from name: String, families: [IPFamily], _ r: AllocationRequest,
-                           excluding: [IPAddress] = []) throws(AllocationError) -> [IPAddress] {
-        guard let state = pools[name] else { throw .unknownPool(name) }
-        var out: [IPAddress] = []
+    private func pick(from p: Int, families: [IPFamily], _ r: AllocationRequest) throws(AllocationError) -> AddressPair {
+        var out = AddressPair()
         for family in families {
-            guard let space = state.spaces[family], space.size > .zero else { throw .noAvailableIPsInPool(name, r.families) }
-            var best = space.lowestFree()
-            if let key = r.sharingKey, let shared = state.sharedIndices[family]?[key] {
-                for index in shared {
+            let slot = family.slot
+            // Read through the arrays in place: copying a FamilyState would retain every table in it.
+            var best = pools[p].families[slot].space.lowestFree()
+            if let key = r.sharingKey, let candidates = pools[p].families[slot].sharedByKey[key] {
+                for index in candidates {
                     if let b = best, index >= b { break }
-                    let ip = space.address(at: index)
-                    if sharingProblem([ip], r) == nil {
+                    if sharingProblem([pools[p].families[slot].space.address(at: index)], r) == nil {
                         best = index
                         break
                     }
                 }
             }
-            guard let index = best else { throw .noAvailableIPsInPool(name, r.families) }
-            out.append(space.address(at: index))
+            guard let index = best else { throw .noAvailableIPsInPool(pools[p].pool.name, r.families) }
+            out.insert(pools[p].families[slot].space.address(at: index))
         }
-        return out.sorted()
+        return out
     }
 
     /// MetalLB's checkSharing for each address: free, or used only by Services with the same sharing and
     /// backend keys and none of the same ports (a Service may always keep re-using its own address).
     private func sharingProblem(_ ips: [IPAddress], _ r: AllocationRequest) -> AllocationError? {
         for ip in ips {
-            guard let use = users[ip] else { continue }
+            guard let (p, index) = locate(ip) else { continue }
+            let f = pools[p].families[ip.family.slot]
             let others: [ServiceKey]
             let reason: String?
-            switch use {
-            case .exclusive(let owner):
+            if let id = f.owners[index] {
+                let owner = slots[Int(id)].service
                 if owner == r.service { continue }
                 others = [owner]
                 reason = "existing service does not allow sharing"
-            case .shared(let u):
+            } else if let u = f.shared[index] {
                 others = u.services.filter { $0 != r.service }.sorted()
                 if let key = r.sharingKey {
                     if key != u.sharingKey {
@@ -369,6 +435,8 @@ public struct AddressAllocator: Sendable {
                     }
                     continue
                 }
+            } else {
+                continue
             }
             if let reason, !others.isEmpty {
                 return .cannotChangeSharingKey(r.service, alsoUsedBy: others, reason: reason)
@@ -379,78 +447,70 @@ public struct AddressAllocator: Sendable {
 
     // MARK: - Bookkeeping
 
-    private mutating func assign(_ r: AllocationRequest, pool: String, ips: [IPAddress]) {
-        let record = Record(pool: pool, ips: ips, sharingKey: r.sharingKey, backendKey: r.backendKey,
-                            ports: r.sharingKey == nil ? [] : r.ports)
-        reinstate(r.service, record)
+    private mutating func assign(_ r: AllocationRequest, pool: Int, addresses: AddressPair) {
+        let sharing = r.sharingKey.map { SharingInfo(key: $0, backendKey: r.backendKey, ports: r.ports) }
+        reinstate(r.service, Record(addresses: addresses, pool: Int32(pool), sharing: sharing))
     }
 
-    /// Records an allocation known to be permissible (new, restored, re-homed or put back).
+    /// Records an allocation known to be permissible (new, restored or re-homed) for a Service that holds
+    /// nothing (callers release first).
     private mutating func reinstate(_ service: ServiceKey, _ record: Record) {
-        for ip in record.ips {
-            if let key = record.sharingKey {
-                var u: SharedUse
-                if case .shared(let existing)? = users[ip] {
-                    u = existing
-                } else {
-                    u = SharedUse(sharingKey: key, backendKey: record.backendKey, ports: [:], services: [])
-                    markUsed(ip, pool: record.pool, sharingKey: key)
+        let p = Int(record.pool)
+        let id = insertRecord(service, record)
+        for family in IPFamily.allCases {
+            guard let ip = record.addresses.address(family), let index = pools[p].families[family.slot].space.index(of: ip) else { continue }
+            if let sharing = record.sharing {
+                var use = pools[p].families[family.slot].shared.removeValue(forKey: index)
+                    ?? SharedUse(sharingKey: sharing.key, backendKey: sharing.backendKey, ports: [:], services: [])
+                if use.services.isEmpty {
+                    pools[p].families[family.slot].space.markUsed(index)
+                } else if use.sharingKey != sharing.key {
+                    removeSharedIndex(index, key: use.sharingKey, pool: p, family: family)
                 }
+                if use.services.isEmpty || use.sharingKey != sharing.key { addSharedIndex(index, key: sharing.key, pool: p, family: family) }
                 // A sole user may change its key in place (MetalLB allows it).
-                u.sharingKey = key
-                u.backendKey = record.backendKey
-                u.services.insert(service)
-                for p in record.ports { u.ports[p] = service }
-                users[ip] = .shared(u)
+                use.sharingKey = sharing.key
+                use.backendKey = sharing.backendKey
+                use.services.insert(service)
+                for port in sharing.ports { use.ports[port] = service }
+                pools[p].families[family.slot].shared[index] = use
             } else {
-                if users[ip] == nil { markUsed(ip, pool: record.pool, sharingKey: nil) }
-                users[ip] = .exclusive(service)
+                if pools[p].families[family.slot].owners.set(index, id) == nil {
+                    pools[p].families[family.slot].space.markUsed(index)
+                }
             }
         }
-        records[service] = record
-        pools[record.pool]?.services += 1
+        pools[p].services += 1
     }
 
-    private mutating func markUsed(_ ip: IPAddress, pool: String, sharingKey: String?) {
-        guard var state = pools[pool], var space = state.spaces[ip.family], let index = space.index(of: ip) else { return }
-        pools[pool] = nil  // keep the state uniquely referenced while it is mutated
-        space.markUsed(index)
-        state.spaces[ip.family] = space
-        if let key = sharingKey {
-            var list = state.sharedIndices[ip.family]?[key] ?? []
-            list.insert(index, at: list.partitioningIndex { $0 >= index })
-            state.sharedIndices[ip.family, default: [:]][key] = list
-        }
-        pools[pool] = state
+    private mutating func addSharedIndex(_ index: UInt128, key: String, pool p: Int, family: IPFamily) {
+        var list = pools[p].families[family.slot].sharedByKey.removeValue(forKey: key) ?? []
+        list.insert(index, at: list.partitioningIndex { $0 >= index })
+        pools[p].families[family.slot].sharedByKey[key] = list
     }
 
-    private mutating func markFree(_ ip: IPAddress, pool: String, sharingKey: String?) {
-        guard var state = pools[pool], var space = state.spaces[ip.family], let index = space.index(of: ip) else { return }
-        pools[pool] = nil
-        space.markFree(index)
-        state.spaces[ip.family] = space
-        if let key = sharingKey, var list = state.sharedIndices[ip.family]?[key] {
-            let i = list.partitioningIndex { $0 >= index }
-            if i < list.count, list[i] == index { list.remove(at: i) }
-            state.sharedIndices[ip.family]?[key] = list.isEmpty ? nil : list
-        }
-        pools[pool] = state
+    private mutating func removeSharedIndex(_ index: UInt128, key: String, pool p: Int, family: IPFamily) {
+        guard var list = pools[p].families[family.slot].sharedByKey.removeValue(forKey: key) else { return }
+        let i = list.partitioningIndex { $0 >= index }
+        if i < list.count, list[i] == index { list.remove(at: i) }
+        if !list.isEmpty { pools[p].families[family.slot].sharedByKey[key] = list }
     }
 
     private mutating func rebuildPools() {
-        pools = [:]
-        var scoped: [(priority: Int, name: String)] = []
-        var unscoped: [String] = []
-        for pool in configuration.pools {
-            var spaces: [IPFamily: AddressSpace] = [:]
-            for f in IPFamily.allCases {
-                spaces[f] = AddressSpace(family: f, ranges: pool.ranges, avoidBuggyIPs: pool.avoidBuggyIPs)
-            }
-            pools[pool.name] = PoolState(pool: pool, spaces: spaces)
-            if let scope = pool.serviceAllocation {
-                scoped.append((scope.priority, pool.name))
-            } else if pool.autoAssign {
-                unscoped.append(pool.name)
+        pools = configuration.pools.map { pool in
+            PoolState(pool: pool, families: [
+                FamilyState(space: AddressSpace(family: .ipv4, ranges: pool.ranges, avoidBuggyIPs: pool.avoidBuggyIPs)),
+                FamilyState(space: AddressSpace(family: .ipv6, ranges: pool.ranges, avoidBuggyIPs: pool.avoidBuggyIPs)),
+            ])
+        }
+        poolIndex = Dictionary(uniqueKeysWithValues: pools.enumerated().map { ($1.pool.name, $0) })
+        var scoped: [(priority: Int, name: String, index: Int)] = []
+        var unscoped: [(String, Int)] = []
+        for (i, state) in pools.enumerated() {
+            if let scope = state.pool.serviceAllocation {
+                scoped.append((scope.priority, state.pool.name, i))
+            } else if state.pool.autoAssign {
+                unscoped.append((state.pool.name, i))
             }
         }
         // Lower priority first; 0 (unset) after every set priority; ties by name (MetalLB picks at random).
@@ -461,9 +521,14 @@ public struct AddressAllocator: Sendable {
             case (false, true): return false
             case (false, false): return a.name < b.name
             }
-        }.map(\.name)
-        unscopedPoolOrder = unscoped.sorted()
+        }.map(\.index)
+        unscopedPoolOrder = unscoped.sorted { $0.0 < $1.0 }.map(\.1)
     }
+}
+
+extension IPFamily {
+    /// Position in per-family arrays.
+    var slot: Int { self == .ipv4 ? 0 : 1 }
 }
 
 extension Array {

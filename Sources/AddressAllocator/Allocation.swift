@@ -4,8 +4,24 @@ import NetworkPrimitives
 public struct Allocation: Hashable, Sendable, CustomStringConvertible {
     public var service: ServiceKey
     public var pool: String
+    /// Stored inline: building an array for every allocation would cost a heap allocation on the hot path.
+    var addresses: AddressPair
+
     /// IPv4 first, then IPv6.
-    public var ips: [IPAddress]
+    public var ips: [IPAddress] { addresses.ips }
+
+    init(service: ServiceKey, pool: String, addresses: AddressPair) {
+        self.service = service
+        self.pool = pool
+        self.addresses = addresses
+    }
+
+    init(service: ServiceKey, pool: String, ips: [IPAddress]) {
+        self.init(service: service, pool: pool, addresses: AddressPair(ips))
+    }
+
+    /// The address of one family, if held.
+    public func address(_ family: IPFamily) -> IPAddress? { addresses.address(family) }
 
     public var description: String { "\(service): \(ips.map(\.description).joined(separator: ",")) from \(pool)" }
 }

@@ -8,7 +8,7 @@ struct BeaconBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-bench",
         abstract: "Beacon's benchmarks; each prints its figures as JSON lines.",
-        subcommands: [ConfigBench.self]
+        subcommands: [ConfigBench.self, AllocBench.self]
     )
 }
 

@@ -1,0 +1,106 @@
+import AddressAllocator
+import ArgumentParser
+import Foundation
+import LoadBalancerConfig
+import NetworkPrimitives
+
+/// Allocation throughput, latency, memory and flatness for pools of several sizes.
+struct AllocBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alloc",
+        abstract: "Allocate N services from one pool; JSON lines with allocations/s, p50/p99, bytes per allocation, last/first-1% ratio.",
+        discussion: "Without --pool, runs every case (/24, /16, IPv6 /64 and /48 at 1k, 10k, 100k and 1M services where they fit), each in its own process so memory figures are clean."
+    )
+
+    @Option(help: "Pool CIDR for a single case.") var pool: String?
+    @Option(help: "Services to allocate for a single case.") var services: Int = 1000
+
+    static let cases: [(String, [Int])] = [
+        ("10.0.0.0/24", [1000]),  // a /24 holds 256: the 1k case fills it, and the rest fail fast
+        ("10.0.0.0/16", [1000, 10_000]),
+        ("2001:db8::/64", [1000, 10_000, 100_000, 1_000_000]),
+        ("2001:db8::/48", [1000, 10_000, 100_000, 1_000_000]),
+    ]
+
+    func run() throws {
+        guard let pool else {
+            for (cidr, counts) in Self.cases {
+                for n in counts { try runChild(cidr, n) }
+            }
+            return
+        }
+        try measure(pool, services)
+    }
+
+    private func runChild(_ cidr: String, _ n: Int) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        p.arguments = ["alloc", "--pool", cidr, "--services", String(n)]
+        try p.run()
+        p.waitUntilExit()
+    }
+
+    private func measure(_ cidr: String, _ n: Int) throws {
+        let yaml = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench}\nspec: {addresses: [\"\(cidr)\"]}\n"
+        let config = try ConfigurationLoader().load([ConfigSource(name: "bench", text: yaml)]).configuration
+        let family: IPFamily = cidr.contains(":") ? .ipv6 : .ipv4
+        var allocator = AddressAllocator(configuration: config)
+        var latencies = [Int64](repeating: 0, count: n)  // allocated before the memory baseline
+        let clock = ContinuousClock()
+        let baseline = MemoryUsage.residentBytes()
+        var failures = 0
+        let start = clock.now
+        for i in 0..<n {
+            let request = AllocationRequest(service: ServiceKey(namespace: "bench", name: "svc-\(i)"), families: .singleStack(family),
+                                            ports: [ServicePort("TCP", 443)])
+            let t0 = clock.now
+            do { _ = try allocator.allocate(request) } catch { failures += 1 }
+            let t1 = clock.now
+            latencies[i] = (t1 - t0).nanoseconds
+        }
+        let elapsed = (clock.now - start).seconds
+        let resident = MemoryUsage.residentBytes()
+        let allocated = n - failures
+        let sorted = latencies.sorted()
+        let window = max(n / 100, 1)
+        func median(_ xs: ArraySlice<Int64>) -> Double { Double(xs.sorted()[xs.count / 2]) }
+        func mean(_ xs: ArraySlice<Int64>) -> Double { Double(xs.reduce(0, +)) / Double(xs.count) }
+        let firstWindow = latencies[0..<min(window, allocated)], lastWindow = latencies[max(allocated - window, 0)..<max(allocated, 1)]
+        let record: [String: Any] = [
+            "benchmark": "alloc", "pool": cidr, "services": n, "allocated": allocated, "failed": failures,
+            "seconds": elapsed, "allocations_per_s": Double(n) / elapsed,
+            "allocate_seconds": Double(latencies.reduce(0, +)) / 1e9,
+            "p50_ns": sorted[n / 2], "p99_ns": sorted[min(n - 1, n * 99 / 100)], "max_ns": sorted[n - 1],
+            "ratio_last_first_p50": allocated > 0 ? median(lastWindow) / max(median(firstWindow), 1) : 0,
+            "ratio_last_first_mean": allocated > 0 ? mean(lastWindow) / max(mean(firstWindow), 1) : 0,
+            "bytes_per_allocation": allocated > 0 ? Double(resident - baseline) / Double(allocated) : 0,
+            "peak_rss_mb": Double(MemoryUsage.peakResidentBytes()) / 1_048_576,
+            "assigned": allocator.statistics(pool: "bench")?.totalAssigned.description ?? "",
+        ]
+        print(try jsonLine(record))
+        FileHandle.standardOutput.synchronizeFile()
+        withExtendedLifetime(allocator) {}
+    }
+}
+
+/// Reads this process's memory from /proc/self/status.
+enum MemoryUsage {
+    static func residentBytes() -> Int { field("VmRSS:") }
+    static func peakResidentBytes() -> Int { field("VmHWM:") }
+
+    private static func field(_ name: String) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            return kb * 1024
+        }
+        return 0
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, a) = components
+        return s * 1_000_000_000 + a / 1_000_000_000
+    }
+}
