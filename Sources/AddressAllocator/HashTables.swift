@@ -11,16 +11,13 @@ struct IndexTable: Sendable {
 
     private static let empty = UInt32.max
 
-    /// Consecutive indices land in consecutive slots (allocations walk upward, so inserts stay in cache), while
-    /// the bits above the table size are mixed in so strided keys do not pile up.
+    /// Fibonacci hashing of both halves. It spreads even consecutive indices evenly across the table, which
+    /// linear probing needs: a hash that kept consecutive keys in consecutive slots would form one cluster as
+    /// large as the table, making every deletion (backward shift) and every miss walk all of it.
     private func slot(_ key: UInt128) -> Int {
-        let low = UInt64(truncatingIfNeeded: key)
-        let high = UInt64(truncatingIfNeeded: key >> 64)
-        let above = (low >> (64 - shift)) ^ (high &* 0xD6E8_FEB8_6659_FD93)
-        return Int(truncatingIfNeeded: (low ^ (above &* 0x9E37_79B9_7F4A_7C15)) & mask)
+        let mixed = UInt64(truncatingIfNeeded: key) ^ (UInt64(truncatingIfNeeded: key >> 64) &* 0xD6E8_FEB8_6659_FD93)
+        return Int(truncatingIfNeeded: (mixed &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
-
-    private var mask: UInt64 { UInt64(max(keys.count, 1) - 1) }
 
     subscript(key: UInt128) -> UInt32? {
         guard count > 0 else { return nil }

@@ -14,6 +14,8 @@ struct AllocBench: ParsableCommand {
 
     @Option(help: "Pool CIDR for a single case.") var pool: String?
     @Option(help: "Services to allocate for a single case.") var services: Int = 1000
+    @Flag(help: "Fragment the pool first (release every other Service), then time releases, refills and specific reservations.")
+    var fragmented = false
 
     static let cases: [(String, [Int])] = [
         ("10.0.0.0/24", [1000]),  // a /24 holds 256: the 1k case fills it, and the rest fail fast
@@ -27,15 +29,16 @@ struct AllocBench: ParsableCommand {
             for (cidr, counts) in Self.cases {
                 for n in counts { try runChild(cidr, n) }
             }
+            try runChild("2001:db8::/48", 1_000_000, fragmented: true)
             return
         }
-        try measure(pool, services)
+        if fragmented { try measureFragmented(pool, services) } else { try measure(pool, services) }
     }
 
-    private func runChild(_ cidr: String, _ n: Int) throws {
+    private func runChild(_ cidr: String, _ n: Int, fragmented: Bool = false) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        p.arguments = ["alloc", "--pool", cidr, "--services", String(n)]
+        p.arguments = ["alloc", "--pool", cidr, "--services", String(n)] + (fragmented ? ["--fragmented"] : [])
         try p.run()
         p.waitUntilExit()
     }
@@ -82,6 +85,54 @@ struct AllocBench: ParsableCommand {
         print(try jsonLine(record))
         FileHandle.standardOutput.synchronizeFile()
         withExtendedLifetime(allocator) {}
+    }
+}
+
+extension AllocBench {
+    /// The worst case for an interval structure: N allocations, every other one released (N/2 disjoint
+    /// intervals), then timed: releasing the survivors' neighbours is already done, so time (1) N/2 allocations
+    /// that refill the holes lowest-first, (2) N/2 releases of every other address, (3) N/4 reservations of
+    /// specific addresses inside the holes.
+    func measureFragmented(_ cidr: String, _ n: Int) throws {
+        let yaml = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: bench}\nspec: {addresses: [\"\(cidr)\"]}\n"
+        let config = try ConfigurationLoader().load([ConfigSource(name: "bench", text: yaml)]).configuration
+        let family: IPFamily = cidr.contains(":") ? .ipv6 : .ipv4
+        var allocator = AddressAllocator(configuration: config)
+        func request(_ i: Int, ip: IPAddress? = nil) -> AllocationRequest {
+            AllocationRequest(service: ServiceKey(namespace: "bench", name: "svc-\(i)"), families: .singleStack(family),
+                              requestedIPs: ip.map { [$0] } ?? [])
+        }
+        var ips: [IPAddress] = []
+        ips.reserveCapacity(n)
+        for i in 0..<n { ips.append(try allocator.allocate(request(i)).allocation.ips[0]) }
+        for i in stride(from: 0, to: n, by: 2) { allocator.release(ServiceKey(namespace: "bench", name: "svc-\(i)")) }
+        let clock = ContinuousClock()
+        func timed(_ count: Int, _ body: (Int) throws -> Void) rethrows -> (seconds: Double, p50: Int64, p99: Int64) {
+            var lat = [Int64](repeating: 0, count: count)
+            let start = clock.now
+            for k in 0..<count {
+                let t0 = clock.now
+                try body(k)
+                lat[k] = (clock.now - t0).nanoseconds
+            }
+            let s = lat.sorted()
+            return ((clock.now - start).seconds, s[count / 2], s[min(count - 1, count * 99 / 100)])
+        }
+        // (1) Refill: each allocation takes the lowest hole.
+        let refill = try timed(n / 2) { k in _ = try allocator.allocate(request(n + k)) }
+        // (2) Release every other original survivor, fragmenting again.
+        let release = timed(n / 2) { k in allocator.release(ServiceKey(namespace: "bench", name: "svc-\(2 * k + 1)")) }
+        // (3) Reserve specific addresses inside the holes just made.
+        let reserve = try timed(n / 4) { k in _ = try allocator.allocate(request(2 * n + k, ip: ips[4 * k + 1])) }
+        let record: [String: Any] = [
+            "benchmark": "alloc-fragmented", "pool": cidr, "services": n,
+            "refill_seconds": refill.seconds, "refill_p50_ns": refill.p50, "refill_p99_ns": refill.p99,
+            "release_seconds": release.seconds, "release_p50_ns": release.p50, "release_p99_ns": release.p99,
+            "reserve_seconds": reserve.seconds, "reserve_p50_ns": reserve.p50, "reserve_p99_ns": reserve.p99,
+            "allocations": allocator.allocationCount,
+            "peak_rss_mb": Double(MemoryUsage.peakResidentBytes()) / 1_048_576,
+        ]
+        print(try jsonLine(record))
     }
 }
 
