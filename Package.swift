@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "CFuzzerSupport"]),
 
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
-        .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"]),
+        .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(
             name: "LoadBalancerConfigTests",

@@ -11,6 +11,7 @@ public struct ObjectMeta: Hashable, Sendable, Codable {
     public var labels: [String: String]?
     public var annotations: [String: String]?
     public var finalizers: [String]?
+    public var ownerReferences: [OwnerReference]?
 
     public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil,
                 annotations: [String: String]? = nil) {
@@ -18,6 +19,24 @@ public struct ObjectMeta: Hashable, Sendable, Codable {
         self.namespace = namespace
         self.labels = labels
         self.annotations = annotations
+    }
+}
+
+/// `metadata.ownerReferences[]`: garbage collection and "who made this" (ServiceL2Status → speaker pod).
+public struct OwnerReference: Hashable, Sendable, Codable {
+    public var apiVersion: String
+    public var kind: String
+    public var name: String
+    public var uid: String
+    public var controller: Bool?
+    public var blockOwnerDeletion: Bool?
+
+    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.uid = uid
+        self.controller = controller
     }
 }
 
