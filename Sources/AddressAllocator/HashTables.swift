@@ -2,6 +2,13 @@
 /// Used where Swift's Dictionary costs too much at a million entries: it rehashes every key on growth and its
 /// slots are larger. Both tables here move fixed-size slots on growth and never rehash a String.
 
+/// Backward-shift deletion: the entry at `j` (whose home slot is `home`) may move into the hole at `hole` unless
+/// its home lies cyclically within (hole, j], where moving it would put it before its home.
+@inline(__always)
+func canFill(hole: Int, from j: Int, home: Int) -> Bool {
+    j > hole ? (home <= hole || home > j) : (home <= hole && home > j)
+}
+
 /// Maps a dense address index (`UInt128`) to a record id. Fibonacci hashing spreads sequential indices.
 struct IndexTable: Sendable {
     private var keys: [UInt128] = []
@@ -63,9 +70,7 @@ struct IndexTable: Sendable {
                 var hole = i
                 var j = (i + 1) & mask
                 while values[j] != Self.empty {
-                    let home = slot(keys[j])
-                    // Move j into the hole if its home is not cyclically within (hole, j].
-                    if (j > hole && (home <= hole || home > j)) || (j < hole && (home <= hole && home > j)) {
+                    if canFill(hole: hole, from: j, home: slot(keys[j])) {
                         keys[hole] = keys[j]
                         values[hole] = values[j]
                         hole = j
@@ -141,8 +146,7 @@ struct ServiceTable: Sendable {
                 var hole = i
                 var j = (i + 1) & mask
                 while ids[j] != Self.empty {
-                    let home = slot(hashes[j])
-                    if (j > hole && (home <= hole || home > j)) || (j < hole && (home <= hole && home > j)) {
+                    if canFill(hole: hole, from: j, home: slot(hashes[j])) {
                         hashes[hole] = hashes[j]
                         ids[hole] = ids[j]
                         hole = j
