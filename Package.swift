@@ -26,6 +26,8 @@ let package = Package(
         ),
         // Layer 1: which addresses each Service gets; pure, O(log n) per operation.
         .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
+        // Layer 2: a Kubernetes API server subset for tests and the demo (the object store so far).
+        .target(name: "KubernetesEmulator", dependencies: ["KubernetesModel"]),
         // Layer 4: executables.
         .executableTarget(
             name: "speaker",
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
+        .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
         .testTarget(
             name: "LoadBalancerConfigTests",
             dependencies: ["LoadBalancerConfig"],
