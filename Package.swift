@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
@@ -26,6 +27,8 @@ let package = Package(
         ),
         // Layer 1: which addresses each Service gets; pure, O(log n) per operation.
         .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
+        // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
+        .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 2: a Kubernetes API server subset for tests and the demo (the object store so far).
         .target(name: "KubernetesEmulator", dependencies: ["KubernetesModel"]),
         // Layer 4: executables.
@@ -45,6 +48,7 @@ let package = Package(
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
+        .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoadBalancerConfigTests",
             dependencies: ["LoadBalancerConfig"],
