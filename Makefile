@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libnl-3-dev libnl-route-3-dev
 FUZZ_SECONDS ?= 600
 
-.PHONY: build test deps release bench fuzz-config clean
+.PHONY: build test deps release bench fuzz-config fuzz-frames clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,6 +38,15 @@ fuzz-config: deps
 	mkdir -p .build-fuzz/corpus
 	.build-fuzz/release/fuzz-config .build-fuzz/corpus Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096
+
+# libFuzzer on the Ethernet/ARP/NDP decoders. Corpus: Tests/LinkLayerTests/Fixtures/fuzz-corpus.
+fuzz-frames: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-frames \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-frames
+	.build-fuzz/release/fuzz-frames .build-fuzz/corpus-frames Tests/LinkLayerTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -rss_limit_mb=2048
 
 clean:
 	rm -rf .build .build-fuzz
