@@ -42,8 +42,9 @@ let package = Package(
         ),
         // libFuzzer entry point for YAML -> Configuration. Built with `make fuzz-config`.
         .target(name: "CFuzzerSupport"),
-        .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "CFuzzerSupport"]),
-        .executableTarget(name: "fuzz-frames", dependencies: ["LinkLayer", "CFuzzerSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerSupport"]),
+        .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "FuzzSupport"]),
+        .executableTarget(name: "fuzz-frames", dependencies: ["LinkLayer", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
 
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),

@@ -1,3 +1,4 @@
+import FuzzSupport
 import LoadBalancerConfig
 
 /// Feeds arbitrary bytes through the whole YAML -> Configuration path. Any outcome but a crash, a hang or a
@@ -16,40 +17,18 @@ func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
 }
 
 #if FUZZING
-import CFuzzerSupport
-
-/// SwiftPM links executables with `main` aliased to `<module>_main`, so libFuzzer's own `main` is never used:
-/// this is the program's entry, handing control to libFuzzer's driver.
+/// SwiftPM links executables with `main` aliased to `<module>_main`; this is the program's entry under libFuzzer.
 @_cdecl("fuzz_config_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var args = argv
-    return LLVMFuzzerRunDriver(&count, &args) { data, size in
+    Fuzzing.runDriver(argc, argv) { data, size in
         fuzzOne(UnsafeBufferPointer(start: data, count: size))
         return 0
     }
 }
 #else
-import Foundation
-
-/// Without libFuzzer: replays files or directories of inputs (the kept corpus), so a normal build can run them.
+/// Without libFuzzer: replays files or directories of inputs (the kept corpus).
 @main
 struct FuzzReplay {
-    static func main() {
-        var count = 0
-        for path in CommandLine.arguments.dropFirst() {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-            let files = isDirectory.boolValue
-                ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted().map { path + "/" + $0 }
-                : [path]
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                data.withUnsafeBytes { raw in fuzzOne(raw.bindMemory(to: UInt8.self)) }
-                count += 1
-            }
-        }
-        print("replayed \(count) inputs")
-    }
+    static func main() { Fuzzing.replay(CommandLine.arguments.dropFirst(), fuzzOne) }
 }
 #endif

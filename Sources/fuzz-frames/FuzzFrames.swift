@@ -1,3 +1,4 @@
+import FuzzSupport
 import LinkLayer
 import NIOCore
 
@@ -29,35 +30,18 @@ func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
 }
 
 #if FUZZING
-import CFuzzerSupport
-
-/// SwiftPM aliases `main` to `<module>_main`; this hands control to libFuzzer's driver.
+/// SwiftPM links executables with `main` aliased to `<module>_main`; this is the program's entry under libFuzzer.
 @_cdecl("fuzz_frames_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var args = argv
-    return LLVMFuzzerRunDriver(&count, &args) { data, size in
+    Fuzzing.runDriver(argc, argv) { data, size in
         fuzzOne(UnsafeBufferPointer(start: data, count: size))
         return 0
     }
 }
 #else
-import Foundation
-
-/// Without libFuzzer: replays files or directories of inputs.
+/// Without libFuzzer: replays files or directories of inputs (the kept corpus).
 @main
 struct FuzzReplay {
-    static func main() {
-        var count = 0
-        for path in CommandLine.arguments.dropFirst() {
-            let files = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
-            for file in files.isEmpty ? [path] : files {
-                guard let data = FileManager.default.contents(atPath: file) else { continue }
-                data.withUnsafeBytes { fuzzOne($0.bindMemory(to: UInt8.self)) }
-                count += 1
-            }
-        }
-        print("replayed \(count) inputs")
-    }
+    static func main() { Fuzzing.replay(CommandLine.arguments.dropFirst(), fuzzOne) }
 }
 #endif
