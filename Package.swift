@@ -29,12 +29,15 @@ let package = Package(
         .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
         // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
         .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
+        // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives"]),
         // Layer 2: a Kubernetes API server subset for tests and the demo (the object store so far).
         .target(name: "KubernetesEmulator", dependencies: ["KubernetesModel"]),
         // Layer 4: executables.
         .executableTarget(
             name: "speaker",
-            dependencies: ["LoadBalancerConfig", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "beacon-bench",

@@ -1,0 +1,9 @@
+#pragma once
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/cache.h>
+#include <netlink/addr.h>
+#include <netlink/errno.h>
+#include <netlink/route/link.h>
+#include <netlink/route/addr.h>
+#include <net/if.h>
