@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
         // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
         .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
+        // Layer 1: BGP-4 messages on ByteBuffer (the FSM and Adj-RIB-Out come with issue 7).
+        .target(name: "BGPProtocol", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives"]),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoadBalancerConfigTests",
             dependencies: ["LoadBalancerConfig"],
