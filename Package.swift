@@ -39,7 +39,8 @@ let package = Package(
         // Layer 4: executables.
         .executableTarget(
             name: "speaker",
-            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "beacon-bench",
