@@ -345,7 +345,6 @@ struct ConfigurationValidator {
 
     private mutating func validateBGPAdvertisement(_ m: ResourceMeta, _ s: BGPAdvertisementSpec, aliases: [String: Community],
                                                    poolNames: Set<String>, peerNames: Set<String>) -> BGPAdvertisement? {
-        let errorsBefore = log.errors.count
         let agg4 = Int(s.aggregationLength ?? 32)
         let agg6 = Int(s.aggregationLengthV6 ?? 128)
         if !(1...32).contains(agg4) { error(m, "spec.aggregationLength", "invalid aggregation length \(agg4): must be between 1 and 32") }
@@ -391,7 +390,6 @@ struct ConfigurationValidator {
         checkDuplicateSelectors(m, "spec.serviceSelectors", s.serviceSelectors)
         // Returned even when invalid, so the cross-object checks (aggregation, local preference) still run and
         // report everything at once; the configuration as a whole is rejected anyway.
-        _ = errorsBefore
         let localPref = s.localPref.flatMap { $0 == 0 ? nil : UInt32($0) }
         return BGPAdvertisement(name: m.name, aggregationLength: agg4, aggregationLengthV6: agg6, localPref: localPref,
                                 communities: communities, ipAddressPools: s.ipAddressPools,
