@@ -42,5 +42,4 @@ struct AddressPair: Hashable, Sendable {
 
     var count: Int { Int(flags & 1) + Int(flags >> 1 & 1) }
     var families: Set<IPFamily> { Set(IPFamily.allCases.filter { address($0) != nil }) }
-    func contains(_ ip: IPAddress) -> Bool { address(ip.family) == ip }
 }

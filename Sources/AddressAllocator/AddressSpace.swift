@@ -117,8 +117,6 @@ struct AddressSpace: Sendable {
         return i
     }
 
-    func isUsed(_ index: UInt128) -> Bool { used.contains(index) }
-
     mutating func markUsed(_ index: UInt128) { used.insert(index) }
     mutating func markFree(_ index: UInt128) { used.remove(index) }
 }

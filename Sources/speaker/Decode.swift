@@ -39,11 +39,11 @@ struct Decode: ParsableCommand {
                 throw ExitCode(2)
             }
             if pcap != nil {
-                guard let frames = Self.pcapFrames([UInt8](data)) else {
+                guard let frames = PcapFile.frames([UInt8](data)) else {
                     FileHandle.standardError.write(Data("speaker decode: \"\(path)\" is not a pcap file\n".utf8))
                     throw ExitCode(2)
                 }
-                inputs = frames
+                inputs = frames.map { Array($0.readableBytesView) }
             } else {
                 inputs = [[UInt8](data)]
             }
@@ -152,19 +152,5 @@ struct Decode: ParsableCommand {
             i = j
         }
         return out
-    }
-
-    /// Frames of a classic little-endian pcap file.
-    static func pcapFrames(_ data: [UInt8]) -> [[UInt8]]? {
-        guard data.count >= 24, data[0] == 0xd4, data[1] == 0xc3, data[2] == 0xb2, data[3] == 0xa1 || data[3] == 0x4d else { return nil }
-        var frames: [[UInt8]] = []
-        var offset = 24
-        while offset + 16 <= data.count {
-            let captured = Int(data[offset + 8]) | Int(data[offset + 9]) << 8 | Int(data[offset + 10]) << 16 | Int(data[offset + 11]) << 24
-            guard offset + 16 + captured <= data.count else { return nil }
-            frames.append(Array(data[(offset + 16)..<(offset + 16 + captured)]))
-            offset += 16 + captured
-        }
-        return frames
     }
 }

@@ -4,24 +4,10 @@ import Testing
 import NetworkPrimitives
 @testable import LinkLayer
 
-/// Reads the frames of a classic pcap file (the format `tcpdump -w` writes).
+/// The frames of a pcap fixture.
 func pcapFrames(_ name: String) throws -> [ByteBuffer] {
     let url = try #require(Bundle.module.url(forResource: "Fixtures/" + name, withExtension: nil))
-    var b = ByteBuffer(bytes: [UInt8](try Data(contentsOf: url)))
-    let magicValue = b.readInteger(endianness: .little, as: UInt32.self)
-    let magic = try #require(magicValue)
-    #expect(magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d)
-    b.moveReaderIndex(forwardBy: 20)
-    var frames: [ByteBuffer] = []
-    while b.readableBytes >= 16 {
-        b.moveReaderIndex(forwardBy: 8)
-        let capturedValue = b.readInteger(endianness: .little, as: UInt32.self)
-        let captured = try #require(capturedValue)
-        b.moveReaderIndex(forwardBy: 4)
-        let slice = b.readSlice(length: Int(captured))
-        frames.append(try #require(slice))
-    }
-    return frames
+    return try #require(PcapFile.frames([UInt8](try Data(contentsOf: url))))
 }
 
 let macA = MACAddress(0x02, 0, 0, 0, 0, 0x0a)
@@ -188,6 +174,18 @@ struct StrictDecodingTests {
         let decoded = try NDPPacket(decoding: try EthernetFrame(decoding: frame.encoded).payload)
         #expect(decoded.message == .neighborAdvertisement(NeighborAdvertisement(solicited: false, override: true, target: vip, targetLinkLayer: macA)))
         #expect(decoded.destination == NDP.allNodes)
+    }
+}
+
+@Suite("pcap files")
+struct PcapFileTests {
+    @Test("rejects what is not a whole pcap file")
+    func rejects() throws {
+        let bytes = [UInt8](try Data(contentsOf: try #require(Bundle.module.url(forResource: "Fixtures/arp-request-reply.pcap", withExtension: nil))))
+        #expect(PcapFile.frames(bytes)?.count == 2)
+        #expect(PcapFile.frames(Array(bytes.dropLast())) == nil)
+        #expect(PcapFile.frames(Array(bytes.prefix(10))) == nil)
+        #expect(PcapFile.frames([UInt8](repeating: 0, count: 40)) == nil)
     }
 }
 
