@@ -8,12 +8,18 @@ let package = Package(
     products: [
         .executable(name: "speaker", targets: ["speaker"]),
         .executable(name: "beacon-bench", targets: ["beacon-bench"]),
+        .executable(name: "kube-emulator", targets: ["kube-emulator"]),
         .library(name: "LoadBalancerConfig", targets: ["LoadBalancerConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
@@ -34,13 +40,31 @@ let package = Package(
         // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives"]),
-        // Layer 2: a Kubernetes API server subset for tests and the demo (the object store so far).
-        .target(name: "KubernetesEmulator", dependencies: ["KubernetesModel"]),
+        // Layer 2: a Kubernetes API server subset for tests and the demo: object store, HTTPS, watch, discovery.
+        .target(
+            name: "KubernetesEmulator",
+            dependencies: ["KubernetesModel",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1")]
+        ),
+        // Layer 2: the daemons' Kubernetes client: kubeconfig/in-cluster auth, typed verbs, informers.
+        .target(
+            name: "KubernetesClient",
+            dependencies: ["KubernetesModel", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         // Layer 4: executables.
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "kube-emulator",
+            dependencies: ["KubernetesEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "beacon-bench",
@@ -56,6 +80,7 @@ let package = Package(
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -22,6 +22,8 @@ public struct ObjectStore: Sendable {
 
     public enum Patch: Sendable {
         case merge(JSONValue)
+        /// A strategic merge patch (built-in kinds only).
+        case strategic(JSONValue)
         case json([JSONPatch.Operation])
     }
 
@@ -78,20 +80,58 @@ public struct ObjectStore: Sendable {
             throw Status(message: "too old resource version: \(since) (\(oldest - 1))", reason: "Expired", code: 410)
         }
         var out: [Change] = []
-        for change in history[historyStart...] where change.resourceVersion > since && change.resource == type.key {
-            if type.namespaced, let namespace, change.namespace != namespace { continue }
-            let now = Self.matches(change.object, labels, fields)
-            let before = change.previous.map { Self.matches($0, labels, fields) } ?? false
-            var c = change
-            switch (change.type, before, now) {
-            case (.modified, false, true): c.type = .added
-            case (.modified, true, false): c.type = .deleted
-            case (.modified, false, false), (.added, _, false), (.deleted, _, false): continue
-            default: break
-            }
-            out.append(c)
+        for change in history[historyStart...] where change.resourceVersion > since {
+            if let c = Self.filter(change, type, namespace: namespace, labels: labels, fields: fields) { out.append(c) }
         }
         return out
+    }
+
+    /// Every change after `resourceVersion`, of every kind, unfiltered (the server fans these out to watchers).
+    public func changes(after resourceVersion: Int64) -> [Change] {
+        var out: [Change] = []
+        var i = history.count
+        while i > historyStart, history[i - 1].resourceVersion > resourceVersion { i -= 1 }
+        out.append(contentsOf: history[i...])
+        return out
+    }
+
+    /// One change as a watch of `type` in `namespace` with these selectors sees it: nil when it does not see it;
+    /// a MODIFIED that moves an object into or out of the selection becomes ADDED or DELETED, as the API server does.
+    public static func filter(_ change: Change, _ type: ResourceType, namespace: String?, labels: LabelSelector?,
+                              fields: FieldSelector?) -> Change? {
+        guard change.resource == type.key else { return nil }
+        if type.namespaced, let namespace, change.namespace != namespace { return nil }
+        let now = matches(change.object, labels, fields)
+        let before = change.previous.map { matches($0, labels, fields) } ?? false
+        var c = change
+        switch (change.type, before, now) {
+        case (.modified, false, true): c.type = .added
+        case (.modified, true, false): c.type = .deleted
+        case (.modified, false, false), (.added, _, false), (.deleted, _, false): return nil
+        default: break
+        }
+        return c
+    }
+
+    /// Every stored object, by kind (for persistence).
+    public var allObjects: [ResourceType.Key: [JSONValue]] {
+        objects.mapValues { Array($0.values) }
+    }
+
+    /// Rebuilds the store from persisted objects; the history starts empty, so older watches get 410 Gone.
+    public mutating func restore(_ saved: [ResourceType.Key: [JSONValue]], resourceVersion: Int64) {
+        objects = [:]
+        history = []
+        historyStart = 0
+        for (key, items) in saved {
+            guard let type = types[key] else { continue }
+            for object in items {
+                guard let name = object["metadata"]?["name"]?.stringValue else { continue }
+                objects[key, default: [:]][path(type, Self.namespace(of: object), name)] = object
+                if type.kind == "Service" { serviceDefaults.reserve(object) }
+            }
+        }
+        self.resourceVersion = max(resourceVersion, self.resourceVersion)
     }
 
     // MARK: - Writes
@@ -134,6 +174,7 @@ public struct ObjectStore: Sendable {
         object["kind"] = .string(type.kind)
         if type.hasStatus && type.kind != "Namespace" { object["status"] = nil }
         if type.kind == "Service" { object = try serviceDefaults.apply(to: object, existing: nil) }
+        object = CustomResourceDefaults.apply(type, object)
         if type.kind == "Namespace" { object["status"] = .object(["phase": .string("Active")]) }
         objects[type.key, default: [:]][key] = object
         record(.added, type, ns, object, previous: nil)
@@ -174,6 +215,7 @@ public struct ObjectStore: Sendable {
             next["kind"] = current["kind"]
             if type.hasStatus { next["status"] = current["status"] }
             if type.kind == "Service" { next = try serviceDefaults.apply(to: next, existing: current) }
+            next = CustomResourceDefaults.apply(type, next)
             if next["spec"] != current["spec"], case .int(let g)? = current["metadata"]?["generation"] {
                 next["metadata"]?["generation"] = .int(g + 1)
             }
@@ -195,6 +237,11 @@ public struct ObjectStore: Sendable {
         case .merge(let p):
             guard case .object = p else { throw badRequest("a merge patch must be a JSON object") }
             patched = MergePatch.apply(p, to: current)
+        case .strategic(let p):
+            guard case .object = p else { throw badRequest("a strategic merge patch must be a JSON object") }
+            do { patched = try StrategicMergePatch.apply(p, to: current, kind: type.kind) } catch {
+                throw badRequest(error.message)
+            }
         case .json(let ops):
             do { patched = try JSONPatch.apply(ops, to: current) } catch {
                 throw Status(message: error.description, reason: "Invalid", code: 422)

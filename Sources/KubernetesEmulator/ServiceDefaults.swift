@@ -85,6 +85,27 @@ struct ServiceDefaults: Sendable {
         return service
     }
 
+    /// Marks a restored Service's cluster IPs and node ports as taken.
+    mutating func reserve(_ service: JSONValue) {
+        if case .array(let ips)? = service["spec"]?["clusterIPs"] {
+            for ip in ips.compactMap(\.stringValue) {
+                if ip.hasPrefix("fd00:10:96::"), let n = UInt32(ip.dropFirst("fd00:10:96::".count), radix: 16) {
+                    nextIPv6 = max(nextIPv6, n + 1)
+                } else {
+                    let parts = ip.split(separator: ".").compactMap { UInt32($0) }
+                    if parts.count == 4, parts[0] == 10 {
+                        let v = parts[0] << 24 | parts[1] << 16 | parts[2] << 8 | parts[3]
+                        if v >= 0x0A60_0000 { nextIPv4 = max(nextIPv4, v - 0x0A60_0000 + 1) }
+                    }
+                }
+            }
+        }
+        if case .array(let ports)? = service["spec"]?["ports"] {
+            for case .int(let n)? in ports.map({ $0["nodePort"] }) { usedNodePorts.insert(Int(n)) }
+        }
+        if case .int(let n)? = service["spec"]?["healthCheckNodePort"] { usedNodePorts.insert(Int(n)) }
+    }
+
     private mutating func allocateNodePort() -> Int {
         for _ in 30000...32767 {
             let p = nextNodePort
@@ -104,5 +125,16 @@ struct ServiceDefaults: Sendable {
             return e
         })
         return s
+    }
+}
+
+/// The OpenAPI `default`s of MetalLB's CRDs, which the API server fills in on every write.
+enum CustomResourceDefaults {
+    static func apply(_ type: ResourceType, _ object: JSONValue) -> JSONValue {
+        guard type.group == "metallb.io", type.kind == "IPAddressPool", case .object = object["spec"] ?? .null else { return object }
+        var o = object
+        if o["spec"]?["autoAssign"] == nil { o["spec"]?["autoAssign"] = true }
+        if o["spec"]?["avoidBuggyIPs"] == nil { o["spec"]?["avoidBuggyIPs"] = false }
+        return o
     }
 }
