@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The emulator's HTTP(S) transport: HTTP/1.1 with keep-alive on SwiftNIO, TLS from NIOSSL, request bodies capped
 /// at the real API server's 3 MiB, and watches streamed as chunked JSON lines until the client goes away, the
@@ -29,6 +30,8 @@ public final class EmulatorServer: Sendable {
     public let handler: APIHandler
     private let options: Options
     private let channel: NIOAsyncChannel<Connection, Never>
+    /// Open connections, closed when the server stops (idle keep-alive connections would otherwise hold it up).
+    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     /// The bound port (useful with port 0).
     public var port: Int { channel.channel.localAddress?.port ?? 0 }
@@ -54,17 +57,31 @@ public final class EmulatorServer: Sendable {
 
     /// Serves connections until the task is cancelled; then closes every watch and the listening socket.
     public func run() async throws {
+        do {
+            try await serveConnections()
+        } catch where Task.isCancelled {
+            // Stopping is not an error.
+        }
+    }
+
+    private func serveConnections() async throws {
         try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+                        let id = ObjectIdentifier(connection.channel)
+                        open.withLock { $0[id] = connection.channel }
+                        group.addTask {
+                            await self.serve(connection)
+                            _ = self.open.withLock { $0.removeValue(forKey: id) }
+                        }
                     }
                 }
             }
         } onCancel: {
             handler.state.endAllWatches()
             channel.channel.close(promise: nil)
+            for c in open.withLock({ Array($0.values) }) { c.close(promise: nil) }
         }
     }
 

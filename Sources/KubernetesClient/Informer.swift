@@ -1,0 +1,254 @@
+import Foundation
+import KubernetesModel
+import Logging
+import Synchronization
+
+/// What an informer needs of an object: its namespace/name and its resourceVersion.
+public protocol APIObject: Codable, Sendable, Hashable {
+    var objectKey: ObjectKey { get }
+    var objectResourceVersion: String? { get }
+}
+
+/// `namespace/name` (namespace empty for cluster-scoped objects).
+public struct ObjectKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var namespace: String
+    public var name: String
+
+    public init(namespace: String?, name: String) {
+        self.namespace = namespace ?? ""
+        self.name = name
+    }
+
+    public var description: String { namespace.isEmpty ? name : "\(namespace)/\(name)" }
+    public static func < (l: ObjectKey, r: ObjectKey) -> Bool { (l.namespace, l.name) < (r.namespace, r.name) }
+}
+
+extension KubernetesObject {
+    public var objectKey: ObjectKey { ObjectKey(namespace: metadata.namespace, name: metadata.name ?? "") }
+    public var objectResourceVersion: String? { metadata.resourceVersion }
+}
+
+extension Service: APIObject {}
+extension Node: APIObject {}
+extension Namespace: APIObject {}
+extension Secret: APIObject {}
+extension Pod: APIObject {}
+extension EndpointSlice: APIObject {}
+extension Event: APIObject {}
+extension Lease: APIObject {}
+
+extension JSONValue: APIObject {
+    public var objectKey: ObjectKey {
+        ObjectKey(namespace: self["metadata"]?["namespace"]?.stringValue, name: self["metadata"]?["name"]?.stringValue ?? "")
+    }
+    public var objectResourceVersion: String? { self["metadata"]?["resourceVersion"]?.stringValue }
+}
+
+/// A change an informer delivers. After a relist only real differences are delivered, never the unchanged rest.
+public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
+    case added(Object)
+    case updated(old: Object, new: Object)
+    case deleted(Object)
+
+    public var object: Object {
+        switch self {
+        case .added(let o), .deleted(let o), .updated(_, let o): return o
+        }
+    }
+}
+
+/// List, then watch from the list's resourceVersion, forever: a local cache of one kind that the runtimes read,
+/// change events, and a level-triggered "something changed" signal.
+///
+/// Recovery: a watch that ends (server timeout, restart) resumes from the last resourceVersion seen (bookmarks
+/// included); `410 Gone` relists and delivers only the differences from the cache; transport errors back off
+/// exponentially with jitter (0.25 s doubling to 30 s, reset after a healthy watch).
+public final class Informer<Object: APIObject>: Sendable {
+    struct State {
+        var cache: [ObjectKey: Object] = [:]
+        var resourceVersion: String?
+        var synced = false
+        var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
+        var signals: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextID = 0
+        var relists = 0
+        var lastError: String?
+    }
+
+    public let resource: Resource<Object>
+    public let namespace: String?
+    public let options: ListOptions
+    private let client: KubernetesClient
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Server-side watch timeout; client-go picks 5–10 minutes at random so that watches do not expire together.
+    let watchTimeout: ClosedRange<Int>
+
+    public init(client: KubernetesClient, resource: Resource<Object>, namespace: String? = nil, options: ListOptions = ListOptions(),
+                watchTimeout: ClosedRange<Int> = 300...600, logger: Logger = Logger(label: "beacon.informer")) {
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace
+        self.options = options
+        self.watchTimeout = watchTimeout
+        var l = logger
+        l[metadataKey: "resource"] = "\(resource)"
+        self.logger = l
+    }
+
+    // MARK: - Reading
+
+    /// Every cached object, in namespace/name order.
+    public func snapshot() -> [Object] {
+        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0] } }
+    }
+
+    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key] } }
+
+    public var count: Int { state.withLock { $0.cache.count } }
+
+    /// True once the first list has been loaded into the cache.
+    public var hasSynced: Bool { state.withLock { $0.synced } }
+
+    /// The resourceVersion the cache reflects.
+    public var resourceVersion: String? { state.withLock { $0.resourceVersion } }
+
+    /// How many times the informer has (re)listed.
+    public var listCount: Int { state.withLock { $0.relists } }
+
+    /// Every change from now on (and, for a subscriber that joins after the sync, nothing from before: read
+    /// `snapshot()` first).
+    public func events() -> AsyncStream<InformerEvent<Object>> {
+        let (stream, continuation) = AsyncStream<InformerEvent<Object>>.makeStream()
+        let id = state.withLock { s in
+            s.nextID += 1
+            s.subscribers[s.nextID] = continuation
+            return s.nextID
+        }
+        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.subscribers.removeValue(forKey: id) } }
+        return stream
+    }
+
+    /// A coalescing signal: one element after any number of changes (level-triggered; read the cache).
+    public func changes() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { s in
+            s.nextID += 1
+            s.signals[s.nextID] = continuation
+            return s.nextID
+        }
+        continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.signals.removeValue(forKey: id) } }
+        return stream
+    }
+
+    /// Waits until the first list is in the cache (or the task is cancelled).
+    public func waitForSync() async {
+        let signal = changes()
+        if hasSynced { return }
+        for await _ in signal where hasSynced { return }
+    }
+
+    // MARK: - Running
+
+    /// Lists and watches until the task is cancelled.
+    public func run() async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            do {
+                if state.withLock({ $0.resourceVersion == nil }) { try await relist() }
+                let rv = state.withLock { $0.resourceVersion }
+                let timeout = Int.random(in: watchTimeout)
+                var healthy = false
+                for try await change in client.watch(resource, namespace: namespace, resourceVersion: rv, options: options,
+                                                     timeoutSeconds: timeout) {
+                    apply(change)
+                    if !healthy { healthy = true; backoff.reset() }
+                }
+                // The server closed the watch (timeout): resume from the last resourceVersion.
+                if !healthy { try await Task.sleep(for: backoff.next()) }
+            } catch let error as KubernetesClientError where error.isGone {
+                logger.info("watch expired; relisting", metadata: ["error": "\(error)"])
+                state.withLock { $0.resourceVersion = nil }
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                let delay = backoff.next()
+                state.withLock { $0.lastError = "\(error)" }
+                logger.info("watch failed; retrying", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
+        }
+        state.withLock { s in
+            for c in s.subscribers.values { c.finish() }
+            for c in s.signals.values { c.finish() }
+        }
+    }
+
+    /// Lists everything and replaces the cache, delivering only the differences.
+    func relist() async throws {
+        let list = try await client.list(resource, namespace: namespace, options: options)
+        var fresh: [ObjectKey: Object] = [:]
+        for item in list.items { fresh[item.objectKey] = item }
+        state.withLock { s in
+            var events: [InformerEvent<Object>] = []
+            for (key, new) in fresh {
+                if let old = s.cache[key] {
+                    if old.objectResourceVersion != new.objectResourceVersion || old != new { events.append(.updated(old: old, new: new)) }
+                } else {
+                    events.append(.added(new))
+                }
+            }
+            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old)) }
+            s.cache = fresh
+            s.resourceVersion = list.metadata.resourceVersion
+            s.synced = true
+            s.relists += 1
+            deliver(events, &s)
+        }
+    }
+
+    func apply(_ change: WatchChange<Object>) {
+        state.withLock { s in
+            var events: [InformerEvent<Object>] = []
+            switch change {
+            case .bookmark(let rv):
+                if !rv.isEmpty { s.resourceVersion = rv }
+            case .added(let o), .modified(let o):
+                let key = o.objectKey
+                if let old = s.cache[key] {
+                    // A replayed event (same resourceVersion) is not a change.
+                    if old.objectResourceVersion != o.objectResourceVersion { events.append(.updated(old: old, new: o)) }
+                } else {
+                    events.append(.added(o))
+                }
+                s.cache[key] = o
+                if let rv = o.objectResourceVersion { s.resourceVersion = rv }
+            case .deleted(let o):
+                if let old = s.cache.removeValue(forKey: o.objectKey) { events.append(.deleted(old)) }
+                if let rv = o.objectResourceVersion { s.resourceVersion = rv }
+            }
+            deliver(events, &s)
+        }
+    }
+
+    private func deliver(_ events: [InformerEvent<Object>], _ s: inout State) {
+        guard !events.isEmpty || !s.signals.isEmpty else { return }
+        for e in events { for c in s.subscribers.values { c.yield(e) } }
+        if !events.isEmpty || s.relists == 1 { for c in s.signals.values { c.yield() } }
+    }
+}
+
+/// Jittered exponential backoff: 0.25 s doubling to 30 s, each delay drawn from [d/2, d].
+struct Backoff {
+    var current: Double = 0.25
+    let maximum: Double = 30
+
+    mutating func next() -> Duration {
+        let d = current
+        current = min(current * 2, maximum)
+        return .milliseconds(Int(Double.random(in: d / 2...d) * 1000))
+    }
+
+    mutating func reset() { current = 0.25 }
+}

@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import Foundation
+import KubernetesModel
+import NIOCore
+
+/// One change from a watch stream.
+public enum WatchChange<Object: Sendable & Hashable>: Sendable, Hashable {
+    case added(Object)
+    case modified(Object)
+    case deleted(Object)
+    /// The server's progress marker: everything up to this resourceVersion has been delivered.
+    case bookmark(resourceVersion: String)
+}
+
+/// A watch as an `AsyncSequence`: the request is made when iteration starts, the chunked body is split into lines,
+/// and each line decoded. It ends when the server closes the stream (timeout, restart); an ERROR event (410 Gone
+/// and its like) is thrown as `KubernetesClientError.api`.
+public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequence, Sendable {
+    public typealias Element = WatchChange<Object>
+
+    let client: KubernetesClient
+    let path: String
+    let query: [String: String]
+    let deadline: Duration
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(sequence: self)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let sequence: WatchSequence
+        var body: HTTPClientResponse.Body.AsyncIterator?
+        var buffer: [UInt8] = []
+        var finished = false
+
+        init(sequence: WatchSequence) { self.sequence = sequence }
+
+        public mutating func next() async throws -> WatchChange<Object>? {
+            if finished { return nil }
+            if body == nil {
+                let client = sequence.client
+                let request = try await client.makeRequest(.GET, sequence.path, query: sequence.query)
+                let response: HTTPClientResponse
+                do {
+                    response = try await client.http.execute(request, timeout: .seconds(Int64(client.configuration.requestTimeout.components.seconds)))
+                } catch {
+                    throw KubernetesClientError.transport("watch \(sequence.path): \(error)")
+                }
+                guard response.status.code == 200 else {
+                    let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+                    throw KubernetesClientError.api(KubernetesClient.status(from: bytes, code: Int(response.status.code),
+                                                                            reason: response.status.reasonPhrase))
+                }
+                body = response.body.makeAsyncIterator()
+            }
+            while true {
+                if let newline = buffer.firstIndex(of: 0x0A) {
+                    let line = Array(buffer[..<newline])
+                    buffer.removeSubrange(...newline)
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
+                    return try Self.decode(line)
+                }
+                let chunk: ByteBuffer?
+                do { chunk = try await body?.next() } catch {
+                    finished = true
+                    throw KubernetesClientError.transport("watch \(sequence.path): \(error)")
+                }
+                guard let chunk else {
+                    finished = true
+                    if buffer.isEmpty { return nil }
+                    let line = buffer
+                    buffer = []
+                    return try Self.decode(line)
+                }
+                buffer.append(contentsOf: chunk.readableBytesView)
+            }
+        }
+
+        static func decode(_ line: [UInt8]) throws -> WatchChange<Object> {
+            let envelope: JSONValue
+            do { envelope = try JSONText.parse(line) } catch {
+                throw KubernetesClientError.decoding("watch event: \(error)")
+            }
+            guard let type = envelope["type"]?.stringValue, let object = envelope["object"] else {
+                throw KubernetesClientError.decoding("watch event without type or object")
+            }
+            switch type {
+            case "ERROR":
+                let code = Int({ if case .int(let c)? = object["code"] { return c }; return 500 }())
+                var status = Status(message: object["message"]?.stringValue ?? "watch error", reason: object["reason"]?.stringValue ?? "", code: code)
+                status.code = code
+                throw KubernetesClientError.api(status)
+            case "BOOKMARK":
+                return .bookmark(resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue ?? "")
+            default:
+                let decoded: Object
+                do {
+                    if Object.self == JSONValue.self, let o = object as? Object { decoded = o }
+                    else { decoded = try JSONDecoder().decode(Object.self, from: Data(JSONText.serialize(object))) }
+                } catch {
+                    throw KubernetesClientError.decoding("watch event \(Object.self): \(error)")
+                }
+                switch type {
+                case "ADDED": return .added(decoded)
+                case "MODIFIED": return .modified(decoded)
+                case "DELETED": return .deleted(decoded)
+                default: throw KubernetesClientError.decoding("unknown watch event type \(type)")
+                }
+            }
+        }
+    }
+}
