@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "KubernetesModelTests", dependencies: ["KubernetesModel"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AddressAllocatorTests", dependencies: ["AddressAllocator"]),
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
-        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"]),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(

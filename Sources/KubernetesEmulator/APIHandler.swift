@@ -191,7 +191,9 @@ public struct APIHandler: Sendable {
             return .status(Status(message: "the server could not find the requested resource", reason: "NotFound", code: 404))
         }
         let subresource: ObjectStore.Subresource = target.subresource == "status" ? .status : .main
-        let dryRun = query["dryRun"] == "All"
+        // DELETE carries its options (dryRun among them) in a DeleteOptions body.
+        let deleteOptions = request.method == "DELETE" && !request.body.isEmpty ? try? JSONText.parse(request.body) : nil
+        let dryRun = query["dryRun"] == "All" || deleteOptions?["dryRun"] == ["All"]
         do throws(Status) {
             switch (request.method, target.name) {
             case ("GET", nil):

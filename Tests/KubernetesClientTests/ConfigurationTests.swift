@@ -83,7 +83,7 @@ struct ConfigurationTests {
         let path = try Self.write(yaml, "config", in: dir)
         do {
             #expect(Self.summary(try ClientConfiguration.load(kubeconfig: path)) == expected)
-        } catch let error as KubernetesClientError {
+        } catch {
             #expect("error: " + error.description.replacing("kubeconfig \(path): ", with: "") == expected)
         }
     }

@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+@Suite("kubectl against kube-emulator")
+struct KubectlTests {
+    /// The kube-emulator executable SwiftPM built next to the test bundle.
+    static var emulator: URL {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/kube-emulator")
+    }
+
+    /// Real kubectl 1.32 runs create/apply/get (table, wide, json, yaml, watch)/describe/label/annotate/patch
+    /// (strategic, merge, json, status)/delete on built-in kinds and metallb.io CRs; the script checks each output.
+    @Test("every kubectl verb Beacon's users need works against the emulator")
+    func kubectlVerbs() throws {
+        let script = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("kubectl-verbs.sh"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path, Self.emulator.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let failures = text.split(separator: "\n").filter { !$0.hasPrefix("ok: ") }
+        #expect(process.terminationStatus == 0, "\(failures.joined(separator: "\n"))")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("ok: ") }.count >= 50)
+    }
+}
