@@ -70,7 +70,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "beacon-bench",
-            dependencies: ["LoadBalancerConfig", "AddressAllocator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // libFuzzer entry point for YAML -> Configuration. Built with `make fuzz-config`.
         .target(name: "CFuzzerSupport"),

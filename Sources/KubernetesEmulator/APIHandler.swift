@@ -354,9 +354,20 @@ public struct APIHandler: Sendable {
         var meta: [String: JSONValue] = ["resourceVersion": .string(String(rv))]
         if let continueToken { meta["continue"] = .string(continueToken) }
         if let remaining { meta["remainingItemCount"] = .int(Int64(remaining)) }
-        // Items of a list carry no apiVersion/kind on the real server only for some kinds; keeping them is harmless.
-        return .json(200, ["kind": .string(target.type.kind + "List"), "apiVersion": .string(apiVersion),
-                           "metadata": .object(meta), "items": .array(items)])
+        if target.coreEvents {
+            return .json(200, ["kind": .string(target.type.kind + "List"), "apiVersion": .string(apiVersion),
+                               "metadata": .object(meta), "items": .array(items)])
+        }
+        // Items are concatenated from the serialization cache.
+        var out = Array("{\"kind\":\"\(target.type.kind)List\",\"apiVersion\":\"\(apiVersion)\",\"metadata\":".utf8)
+        JSONText.write(.object(meta), into: &out)
+        out.append(contentsOf: ",\"items\":[".utf8)
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: state.serializedObject(item))
+        }
+        out.append(contentsOf: "]}".utf8)
+        return .complete(status: 200, contentType: "application/json", body: out)
     }
 
     static func sortKey(_ o: JSONValue) -> String {

@@ -110,8 +110,11 @@ public final class EmulatorServer: Sendable {
                         let request = APIRequest(method: h.method.rawValue, uri: h.uri, headers: h.headers.map { ($0.name, $0.value) }, body: body)
                         let response = handler.handle(request)
                         if case .watch(let stream) = response {
+                            // After a watch ends (timeout) the connection stays usable, as on the real server.
                             try await streamWatch(stream, head: h, connection: connection, outbound)
-                            return
+                            if !h.isKeepAlive || Task.isCancelled { return }
+                            head = nil
+                            continue
                         }
                         try await write(response, head: h, outbound, keepAlive: h.isKeepAlive)
                         if !h.isKeepAlive { return }

@@ -25,6 +25,9 @@ public final class EmulatorState: Sendable {
     }
 
     private let locked: Mutex<Locked>
+    /// Serialized objects by uid and resourceVersion: lists of thousands of objects are mostly unchanged between
+    /// requests, so they are concatenated from here instead of serialized again.
+    private let serialized = Mutex<[String: [UInt8]]>([:])
     let dataDirectory: URL?
 
     /// Opens the state, replaying `dataDirectory` (snapshot plus log) when one is given.
@@ -124,6 +127,22 @@ public final class EmulatorState: Sendable {
             return all
         }
         for w in all.values { w.continuation.finish() }
+    }
+
+    /// The object's JSON text, from the cache when this version was serialized before.
+    func serializedObject(_ object: JSONValue) -> [UInt8] {
+        guard let uid = object["metadata"]?["uid"]?.stringValue, let rv = object["metadata"]?["resourceVersion"]?.stringValue else {
+            return JSONText.serialize(object)
+        }
+        let key = uid + "@" + rv
+        if let hit = serialized.withLock({ $0[key] }) { return hit }
+        let bytes = JSONText.serialize(object)
+        serialized.withLock { cache in
+            // Old versions are never asked for again; start over rather than track them.
+            if cache.count > 200_000 { cache.removeAll(keepingCapacity: true) }
+            cache[key] = bytes
+        }
+        return bytes
     }
 
     public var resourceVersion: Int64 { locked.withLock { $0.store.resourceVersion } }

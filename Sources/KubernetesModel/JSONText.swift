@@ -21,6 +21,58 @@ public enum JSONText {
 
     public static func parse(_ text: String) throws(ParseError) -> JSONValue { try parse(Array(text.utf8)) }
 
+    /// Splits an API list (`{"kind": …, "metadata": …, "items": […]}`) into its other members, parsed, and the
+    /// byte ranges of its items, unparsed, so that the items can be parsed and decoded on several cores.
+    /// Items are only skipped over here; each is fully validated when parsed.
+    public static func splitList(_ bytes: [UInt8], maxDepth: Int = 256) throws(ParseError) -> (members: [String: JSONValue], items: [Range<Int>]) {
+        var parser = Parser(bytes: bytes, maxDepth: maxDepth)
+        var members: [String: JSONValue] = [:]
+        var items: [Range<Int>] = []
+        parser.skipSpace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") else { throw parser.fail("expected an object") }
+        parser.index += 1
+        parser.skipSpace()
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "}") { return (members, items) }
+        while true {
+            parser.skipSpace()
+            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\"") else { throw parser.fail("expected a string key") }
+            let key = try parser.string()
+            parser.skipSpace()
+            guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { throw parser.fail("expected ':'") }
+            parser.index += 1
+            parser.skipSpace()
+            if key == "items", parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") {
+                parser.index += 1
+                parser.skipSpace()
+                if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "]") {
+                    parser.index += 1
+                } else {
+                    while true {
+                        parser.skipSpace()
+                        let start = parser.index
+                        try parser.skip()
+                        items.append(start..<parser.index)
+                        parser.skipSpace()
+                        guard parser.index < bytes.count else { throw parser.fail("unexpected end of input in an array") }
+                        if bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+                        if bytes[parser.index] == UInt8(ascii: "]") { parser.index += 1; break }
+                        throw parser.fail("expected ',' or ']'")
+                    }
+                }
+            } else {
+                members[key] = try parser.value(depth: 1)
+            }
+            parser.skipSpace()
+            guard parser.index < bytes.count else { throw parser.fail("unexpected end of input in an object") }
+            if bytes[parser.index] == UInt8(ascii: ",") { parser.index += 1; continue }
+            if bytes[parser.index] == UInt8(ascii: "}") { parser.index += 1; break }
+            throw parser.fail("expected ',' or '}'")
+        }
+        parser.skipSpace()
+        if parser.index != bytes.count { throw parser.fail("unexpected data after the document") }
+        return (members, items)
+    }
+
     /// Compact JSON. With `sortedKeys` object keys come out in byte order (for golden files and persistence).
     public static func serialize(_ value: JSONValue, sortedKeys: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
@@ -111,6 +163,44 @@ public enum JSONText {
             }
         }
 
+        /// Moves past one value without building it: strings with their escapes, brackets by depth.
+        mutating func skip() throws(ParseError) {
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                try skipString()
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                var depth = 0
+                repeat {
+                    let b = bytes[index]
+                    if b == UInt8(ascii: "\"") { try skipString(); continue }
+                    if b == UInt8(ascii: "{") || b == UInt8(ascii: "[") {
+                        depth += 1
+                        guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+                    } else if b == UInt8(ascii: "}") || b == UInt8(ascii: "]") {
+                        depth -= 1
+                    }
+                    index += 1
+                } while depth > 0 && index < bytes.count
+                if depth > 0 { throw fail("unexpected end of input") }
+            default:
+                while index < bytes.count, !Self.isDelimiter(bytes[index]) { index += 1 }
+            }
+        }
+
+        mutating func skipString() throws(ParseError) {
+            index += 1
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+            }
+            guard index < bytes.count else { throw fail("unterminated string") }
+            index += 1
+        }
+
+        static func isDelimiter(_ b: UInt8) -> Bool {
+            b == UInt8(ascii: ",") || b == UInt8(ascii: "]") || b == UInt8(ascii: "}") || b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
+        }
+
         mutating func value(depth: Int) throws(ParseError) -> JSONValue {
             guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
             guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -189,6 +279,15 @@ public enum JSONText {
                 while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
                 if index == e { throw fail("expected a digit in the exponent") }
             }
+            if isInteger, index - start <= 18 {
+                // Fast path: at most 18 digits always fit in an Int64.
+                var v: Int64 = 0
+                var i = start
+                let negative = bytes[i] == UInt8(ascii: "-")
+                if negative { i += 1 }
+                while i < index { v = v &* 10 &+ Int64(bytes[i] &- 0x30); i += 1 }
+                return .int(negative ? -v : v)
+            }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let i = Int64(text) { return .int(i) }
             guard let d = Double(text) else { throw ParseError(offset: start, message: "number out of range") }
@@ -217,18 +316,27 @@ public enum JSONText {
             index += 1  // opening quote
             let start = index
             // Fast path: no escapes.
+            var ascii = true
             while index < bytes.count {
                 let b = bytes[index]
                 if b == UInt8(ascii: "\"") {
-                    let slice = bytes[start..<index]
+                    let end = index
                     index += 1
-                    guard let s = String(validating: slice, as: UTF8.self) else {
+                    if ascii {
+                        return bytes.withUnsafeBufferPointer { all in
+                            String(decoding: UnsafeBufferPointer(rebasing: all[start..<end]), as: UTF8.self)
+                        }
+                    }
+                    guard let s = bytes.withUnsafeBufferPointer({ all in
+                        String(validating: UnsafeBufferPointer(rebasing: all[start..<end]), as: UTF8.self)
+                    }) else {
                         throw ParseError(offset: start, message: "invalid UTF-8 in a string")
                     }
                     return s
                 }
                 if b == UInt8(ascii: "\\") { break }
                 if b < 0x20 { throw fail("control character in a string") }
+                if b >= 0x80 { ascii = false }
                 index += 1
             }
             var out = Array(bytes[start..<index])

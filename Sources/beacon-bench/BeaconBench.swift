@@ -4,11 +4,11 @@ import LoadBalancerConfig
 
 /// `beacon-bench`: performance figures, printed as JSON lines. Run release builds (`make bench`).
 @main
-struct BeaconBench: ParsableCommand {
+struct BeaconBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-bench",
         abstract: "Beacon's benchmarks; each prints its figures as JSON lines.",
-        subcommands: [ConfigBench.self, AllocBench.self]
+        subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self]
     )
 }
 
