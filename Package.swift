@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "speaker", targets: ["speaker"]),
         .executable(name: "beacon-bench", targets: ["beacon-bench"]),
         .executable(name: "kube-emulator", targets: ["kube-emulator"]),
+        .executable(name: "controller", targets: ["controller"]),
         .library(name: "LoadBalancerConfig", targets: ["LoadBalancerConfig"]),
     ],
     dependencies: [
@@ -58,7 +59,18 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
+        // Layer 3: the controller daemon's wiring: informers → allocator → status, events, pool status.
+        .target(
+            name: "ControllerRuntime",
+            dependencies: ["AddressAllocator", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         // Layer 4: executables.
+        .executableTarget(
+            name: "controller",
+            dependencies: ["ControllerRuntime", "KubernetesClient", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol",
@@ -91,6 +103,7 @@ let package = Package(
             dependencies: ["LoadBalancerConfig"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

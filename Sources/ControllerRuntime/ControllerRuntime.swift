@@ -1,0 +1,284 @@
+import AddressAllocator
+import Foundation
+import KubernetesClient
+import KubernetesModel
+import LoadBalancerConfig
+import Logging
+import Synchronization
+
+/// The controller daemon's wiring: informers (Services, Namespaces, and the metallb.io CRs or a config file) →
+/// configuration → `ServiceReconciler` → writes (status and annotation patches, events, pool status,
+/// ConfigurationState), with bounded concurrency.
+///
+/// Passes are level-triggered and coalescing: any number of changes cause one pass over the cache. A pass waits for
+/// its writes; failed writes are retried by a later pass. The first pass runs only once every informer has
+/// synced, so restoring existing assignments sees every Service.
+public final class ControllerRuntime: Sendable {
+    public struct Options: Sendable {
+        /// Where the metallb.io CRs (and ConfigurationState) live.
+        public var namespace = "metallb-system"
+        public var loadBalancerClass: String?
+        /// Read the configuration from these YAML files instead of CRs (re-read when they change).
+        public var configFiles: [String] = []
+        /// Identifies this replica in events (`reportingInstance`).
+        public var instance = ProcessInfo.processInfo.hostName
+        /// Writes in flight at once.
+        public var writeConcurrency = 32
+
+        public init() {}
+    }
+
+    /// What the runtime has done, for /readyz, logs and tests.
+    public struct Status: Sendable {
+        public var synced = false
+        public var passes = 0
+        public var writes = 0
+        public var failedWrites = 0
+        public var configurationStale = false
+        public var lastConfigurationError: String?
+    }
+
+    let client: KubernetesClient
+    let options: Options
+    let logger: Logger
+    private let status = Mutex(Status())
+
+    public init(client: KubernetesClient, options: Options, logger: Logger) {
+        self.client = client
+        self.options = options
+        self.logger = logger
+    }
+
+    public var currentStatus: Status { status.withLock { $0 } }
+
+    // MARK: - Run
+
+    public func run() async throws {
+        let services = Informer(client: client, resource: .services, logger: logger)
+        let namespaces = Informer(client: client, resource: .namespaces, logger: logger)
+        let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
+            ? Resource<JSONValue>.metallbConfiguration.map { Informer(client: client, resource: $0, namespace: options.namespace, logger: logger) }
+            : []
+        let (trigger, pull) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await services.run() }
+            group.addTask { await namespaces.run() }
+            for informer in crs { group.addTask { await informer.run() } }
+            let signals = [services.changes(), namespaces.changes()] + crs.map { $0.changes() }
+            for signal in signals {
+                group.addTask { for await _ in signal { pull.yield() } }
+            }
+            if !options.configFiles.isEmpty {
+                let files = options.configFiles
+                group.addTask {
+                    // Config files are polled: a change of any file's size or mtime triggers a pass.
+                    var last = ""
+                    while !Task.isCancelled {
+                        let stamp = files.map { f in
+                            let a = try? FileManager.default.attributesOfItem(atPath: f)
+                            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
+                        }.joined(separator: ",")
+                        if stamp != last { last = stamp; pull.yield() }
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            group.addTask {
+                try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces, crs: crs)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func loop(trigger: AsyncStream<Void>, retry: AsyncStream<Void>.Continuation, services: Informer<Service>,
+                      namespaces: Informer<Namespace>, crs: [Informer<JSONValue>]) async throws {
+        var reconciler = ServiceReconciler(loadBalancerClass: options.loadBalancerClass)
+        var configStamp: [String?] = []
+        var configState: (result: String, error: String)?
+        var haveConfig = false
+        for await _ in trigger {
+            guard services.hasSynced, namespaces.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
+            // Configuration: reload when any source changed; an invalid one keeps the last good one in force.
+            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) : [fileStamp()]
+            if stamp != configStamp || !haveConfig {
+                configStamp = stamp
+                switch loadConfiguration(crs) {
+                case .success(let loaded):
+                    if !haveConfig || loaded.configuration != reconciler.configuration {
+                        reconciler.setConfiguration(loaded.configuration)
+                        logger.info("configuration loaded", metadata: ["pools": "\(loaded.configuration.pools.count)"])
+                    }
+                    haveConfig = true
+                    status.withLock { $0.configurationStale = false; $0.lastConfigurationError = nil }
+                    if configState?.result != "Valid" {
+                        configState = ("Valid", "")
+                        await writeConfigurationState(result: "Valid", error: "")
+                    }
+                case .failure(let error):
+                    let summary = error.description
+                    logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
+                    status.withLock { $0.configurationStale = haveConfig; $0.lastConfigurationError = summary }
+                    if configState?.error != summary {
+                        configState = ("Invalid", summary)
+                        await writeConfigurationState(result: "Invalid", error: summary)
+                    }
+                    if !haveConfig { continue }
+                }
+            }
+            var labels: [String: [String: String]] = [:]
+            for ns in namespaces.snapshot() { labels[ns.metadata.name ?? ""] = ns.metadata.labels ?? [:] }
+            let snapshot = services.snapshot()
+            let actions = reconciler.reconcile(snapshot, namespaceLabels: labels)
+            var uids: [ServiceKey: String] = [:]
+            for s in snapshot { uids[ServiceReconciler.key(s)] = s.metadata.uid }
+            let failures = await execute(actions, uids: uids)
+            for failure in failures {
+                switch failure {
+                case .service(let key): reconciler.writeFailed(key)
+                case .pool(let name): reconciler.poolStatusWriteFailed(name)
+                }
+            }
+            status.withLock { s in
+                s.synced = true
+                s.passes += 1
+                s.writes += actions.count - failures.count
+                s.failedWrites += failures.count
+            }
+            if !failures.isEmpty {
+                try await Task.sleep(for: .seconds(1))
+                retry.yield()
+            }
+        }
+    }
+
+    private func fileStamp() -> String? {
+        options.configFiles.map { f in
+            let a = try? FileManager.default.attributesOfItem(atPath: f)
+            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
+        }.joined(separator: ",")
+    }
+
+    func loadConfiguration(_ crs: [Informer<JSONValue>]) -> Result<LoadedConfiguration, ConfigurationError> {
+        let loader = ConfigurationLoader()
+        var sources: [ConfigSource] = []
+        if options.configFiles.isEmpty {
+            let items = crs.flatMap { $0.snapshot() }.map { item -> JSONValue in
+                // The loader reads the objects as written; server-side fields are not configuration.
+                var o = item
+                o["status"] = nil
+                o["metadata"] = ["name": item["metadata"]?["name"] ?? "", "namespace": item["metadata"]?["namespace"] ?? "",
+                                 "labels": item["metadata"]?["labels"] ?? .object([:])]
+                return o
+            }
+            sources.append(ConfigSource(name: "metallb.io objects in \(options.namespace)",
+                                        text: JSONText.string(["apiVersion": "v1", "kind": "List", "items": .array(items)])))
+        } else {
+            for path in options.configFiles {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    return .failure(ConfigurationError(errors: [ConfigIssue(.error, object: nil, field: "", "cannot read configuration file \(path)")]))
+                }
+                sources.append(ConfigSource(name: path, text: String(decoding: data, as: UTF8.self)))
+            }
+        }
+        do { return .success(try loader.load(sources)) } catch { return .failure(error) }
+    }
+
+    // MARK: - Writes
+
+    enum Failure { case service(ServiceKey), pool(String) }
+
+    /// Carries out a pass's writes, `writeConcurrency` at a time. Returns the ones that failed.
+    func execute(_ actions: [ServiceReconciler.Action], uids: [ServiceKey: String]) async -> [Failure] {
+        var failures: [Failure] = []
+        await withTaskGroup(of: Failure?.self) { group in
+            var inFlight = 0
+            for action in actions {
+                if inFlight >= options.writeConcurrency, let done = await group.next() {
+                    inFlight -= 1
+                    if let f = done { failures.append(f) }
+                }
+                group.addTask { await self.perform(action, uids: uids) }
+                inFlight += 1
+            }
+            for await done in group { if let f = done { failures.append(f) } }
+        }
+        return failures
+    }
+
+    private func perform(_ action: ServiceReconciler.Action, uids: [ServiceKey: String]) async -> Failure? {
+        do {
+            switch action {
+            case .setIngress(let key, let ips):
+                let ingress: JSONValue = ips.isEmpty ? .null : .array(ips.map { ["ip": .string($0)] })
+                try await client.patch(.services, namespace: key.namespace, name: key.name,
+                                       .merge(["status": ["loadBalancer": ["ingress": ingress]]]), subresource: "status")
+                logger.info(ips.isEmpty ? "cleared addresses" : "assigned addresses", metadata: ["service": "\(key)", "ips": "\(ips)"])
+            case .setPoolAnnotation(let key, let pool):
+                try await client.patch(.services, namespace: key.namespace, name: key.name,
+                                       .merge(["metadata": ["annotations": [ServiceAnnotations.allocatedFromPool: pool.map(JSONValue.string) ?? .null]]]))
+            case .event(let key, let event):
+                try await postEvent(key, uid: uids[key], event)
+            case .setPoolStatus(let name, let s):
+                guard options.configFiles.isEmpty else { return nil }
+                try await client.patch(.ipAddressPools, namespace: options.namespace, name: name,
+                                       .merge(["status": ["assignedIPv4": .int(s.assignedIPv4), "assignedIPv6": .int(s.assignedIPv6),
+                                                          "availableIPv4": .int(s.availableIPv4), "availableIPv6": .int(s.availableIPv6)]]),
+                                       subresource: "status")
+            }
+            return nil
+        } catch {
+            if error.isNotFound { return nil }  // deleted meanwhile; the next pass sees it gone
+            logger.warning("write failed; will retry", metadata: ["action": "\(action)", "error": "\(error)"])
+            switch action {
+            case .setIngress(let key, _), .setPoolAnnotation(let key, _): return .service(key)
+            case .setPoolStatus(let name, _): return .pool(name)
+            case .event: return nil
+            }
+        }
+    }
+
+    private func postEvent(_ key: ServiceKey, uid: String?, _ e: ServiceReconciler.ServiceEvent) async throws(KubernetesClientError) {
+        let now = Date()
+        let micro = Self.microTime(now)
+        let suffix = String(UInt64(now.timeIntervalSince1970 * 1_000_000), radix: 16)
+        let event = Event(metadata: ObjectMeta(name: "\(key.name).\(suffix)", namespace: key.namespace), eventTime: micro,
+                          reportingController: "metallb-controller", reportingInstance: options.instance, action: e.reason,
+                          reason: e.reason, regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: key.namespace,
+                                                                       name: key.name, uid: uid),
+                          note: e.message, type: e.warning ? "Warning" : "Normal")
+        try await client.create(.events, namespace: key.namespace, event)
+    }
+
+    /// ConfigurationState `controller`: created when absent, its status patched.
+    private func writeConfigurationState(result: String, error: String) async {
+        guard options.configFiles.isEmpty else { return }
+        let name = "controller"
+        do {
+            do {
+                _ = try await client.get(.configurationStates, namespace: options.namespace, name: name)
+            } catch where error.isNotFound {
+                try await client.create(.configurationStates, namespace: options.namespace,
+                                        ["apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState",
+                                         "metadata": ["name": .string(name), "labels": ["metallb.io/component": "controller"]]])
+            }
+            let condition: JSONValue = ["type": "poolReconcilerValid", "status": result == "Valid" ? "True" : "False",
+                                        "reason": result == "Valid" ? "Reconciled" : "ConfigurationError",
+                                        "message": .string(error), "lastTransitionTime": .string(Self.rfc3339(Date()))]
+            try await client.patch(.configurationStates, namespace: options.namespace, name: name,
+                                   .merge(["status": ["result": .string(result), "errorSummary": .string(error), "conditions": [condition]]]),
+                                   subresource: "status")
+        } catch {
+            logger.warning("cannot write ConfigurationState", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func microTime(_ d: Date) -> String {
+        let f = ISO8601DateFormatter()
+        let base = f.string(from: d).dropLast()  // drop the Z
+        let micros = Int((d.timeIntervalSince1970 - floor(d.timeIntervalSince1970)) * 1_000_000)
+        return "\(base).\(String(format: "%06d", micros))Z"
+    }
+
+    static func rfc3339(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+}
