@@ -126,6 +126,17 @@ public final class ControllerRuntime: Sendable {
                     if !haveConfig { continue }
                 }
             }
+            if status.withLock({ $0.passes == 0 }) {
+                reconciler.seedEvents(await previousEvents())
+                var pools: [String: ServiceReconciler.PoolStatus] = [:]
+                for item in crs.first(where: { $0.resource == .ipAddressPools })?.snapshot() ?? [] {
+                    guard let name = item["metadata"]?["name"]?.stringValue, let st = item["status"] else { continue }
+                    func n(_ k: String) -> Int64 { if case .int(let v)? = st[k] { return v }; return -1 }
+                    pools[name] = .init(assignedIPv4: n("assignedIPv4"), assignedIPv6: n("assignedIPv6"),
+                                        availableIPv4: n("availableIPv4"), availableIPv6: n("availableIPv6"))
+                }
+                reconciler.seedPoolStatus(pools)
+            }
             var labels: [String: [String: String]] = [:]
             for ns in namespaces.snapshot() { labels[ns.metadata.name ?? ""] = ns.metadata.labels ?? [:] }
             let snapshot = services.snapshot()
@@ -139,6 +150,9 @@ public final class ControllerRuntime: Sendable {
                 case .pool(let name): reconciler.poolStatusWriteFailed(name)
                 }
             }
+            if status.withLock({ $0.passes == 0 }) {
+                logger.info("first pass done", metadata: ["services": "\(snapshot.count)", "writes": "\(actions.count - failures.count)"])
+            }
             status.withLock { s in
                 s.synced = true
                 s.passes += 1
@@ -149,6 +163,25 @@ public final class ControllerRuntime: Sendable {
                 try await Task.sleep(for: .seconds(1))
                 retry.yield()
             }
+        }
+    }
+
+    /// The latest event this controller emitted per Service before it (re)started.
+    private func previousEvents() async -> [ServiceKey: ServiceReconciler.ServiceEvent] {
+        do {
+            let events = try await client.list(.events, options: ListOptions(fieldSelector: "reportingController=metallb-controller"))
+            var latest: [ServiceKey: (time: String, event: ServiceReconciler.ServiceEvent)] = [:]
+            for e in events.items {
+                guard let r = e.regarding, r.kind == "Service", let name = r.name, let reason = e.reason else { continue }
+                let key = ServiceKey(namespace: r.namespace ?? "", name: name)
+                let time = e.series?.lastObservedTime ?? e.eventTime ?? e.metadata.creationTimestamp ?? ""
+                if let have = latest[key], have.time > time { continue }
+                latest[key] = (time, .init(warning: e.type == "Warning", reason: reason, message: e.note ?? ""))
+            }
+            return latest.mapValues(\.event)
+        } catch {
+            logger.info("cannot read earlier events; some may be repeated", metadata: ["error": "\(error)"])
+            return [:]
         }
     }
 
@@ -256,7 +289,9 @@ public final class ControllerRuntime: Sendable {
         let name = "controller"
         do {
             do {
-                _ = try await client.get(.configurationStates, namespace: options.namespace, name: name)
+                let current = try await client.get(.configurationStates, namespace: options.namespace, name: name)
+                // Unchanged (a restart): write nothing.
+                if current["status"]?["result"]?.stringValue == result, current["status"]?["errorSummary"]?.stringValue == error { return }
             } catch where error.isNotFound {
                 try await client.create(.configurationStates, namespace: options.namespace,
                                         ["apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState",

@@ -30,6 +30,12 @@ public struct ServiceReconciler: Sendable {
         public var warning: Bool
         public var reason: String
         public var message: String
+
+        public init(warning: Bool, reason: String, message: String) {
+            self.warning = warning
+            self.reason = reason
+            self.message = message
+        }
     }
 
     /// IPAddressPool `.status`, as MetalLB 0.15 reports it.
@@ -38,6 +44,13 @@ public struct ServiceReconciler: Sendable {
         public var assignedIPv6: Int64
         public var availableIPv4: Int64
         public var availableIPv6: Int64
+
+        public init(assignedIPv4: Int64, assignedIPv6: Int64, availableIPv4: Int64, availableIPv6: Int64) {
+            self.assignedIPv4 = assignedIPv4
+            self.assignedIPv6 = assignedIPv6
+            self.availableIPv4 = availableIPv4
+            self.availableIPv6 = availableIPv6
+        }
     }
 
     public private(set) var allocator = AddressAllocator()
@@ -59,6 +72,17 @@ public struct ServiceReconciler: Sendable {
     public mutating func setConfiguration(_ configuration: Configuration) {
         _ = allocator.setConfiguration(configuration)
         poolStatus = poolStatus.filter { name, _ in configuration.pool(named: name) != nil }
+    }
+
+    /// The events this controller emitted before a restart (the latest per Service), so that a restart does not
+    /// repeat them.
+    public mutating func seedEvents(_ events: [ServiceKey: ServiceEvent]) {
+        for (k, e) in events where lastEvent[k] == nil { lastEvent[k] = e }
+    }
+
+    /// The pool status the API shows, so that a restart does not rewrite identical counts.
+    public mutating func seedPoolStatus(_ status: [String: PoolStatus]) {
+        for (k, s) in status where poolStatus[k] == nil { poolStatus[k] = s }
     }
 
     /// A write failed: forget it, so the next pass tries again.

@@ -179,10 +179,13 @@ public final class Informer<Object: APIObject>: Sendable {
                 try? await Task.sleep(for: delay)
             }
         }
-        state.withLock { s in
-            for c in s.subscribers.values { c.finish() }
-            for c in s.signals.values { c.finish() }
+        // Finished outside the lock: finishing runs the streams' onTermination, which takes the lock.
+        let (subscribers, signals) = state.withLock { s in
+            defer { s.subscribers = [:]; s.signals = [:] }
+            return (Array(s.subscribers.values), Array(s.signals.values))
         }
+        subscribers.forEach { $0.finish() }
+        signals.forEach { $0.finish() }
     }
 
     /// Lists everything and replaces the cache, delivering only the differences.

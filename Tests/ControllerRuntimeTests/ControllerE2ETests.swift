@@ -1,0 +1,213 @@
+import Foundation
+import KubernetesClient
+import KubernetesModel
+import Synchronization
+import Testing
+
+/// Real processes: `kube-emulator` over HTTPS and `controller run`, both as built by SwiftPM.
+final class Daemon: @unchecked Sendable {
+    // Safety: `process` is only touched from the test's task; the output buffer is behind a Mutex.
+    let process = Process()
+    let output = OutputBuffer()
+
+    init(_ binary: String, _ arguments: [String]) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        process.executableURL = root.appendingPathComponent(".build/debug/\(binary)")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let out = output
+        pipe.fileHandleForReading.readabilityHandler = { h in
+            let d = h.availableData
+            if !d.isEmpty { out.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
+        }
+        try process.run()
+    }
+
+    var text: String { output.text.withLock { $0 } }
+
+    func waitFor(_ needle: String, seconds: Double = 20) async -> Bool {
+        await eventually(seconds) { text.contains(needle) }
+    }
+
+    func kill9() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit { kill9() }
+}
+
+final class OutputBuffer: Sendable {
+    let text = Mutex("")
+}
+
+func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+/// An emulator with a data directory, restartable on the same port, and controllers started against it.
+final class Site: @unchecked Sendable {
+    // Safety: used from one test task.
+    let dir: URL
+    var emulator: Daemon?
+    var port = 0
+    var kubeconfig: String { dir.appendingPathComponent("kubeconfig").path }
+
+    init() throws {
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("beacon-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "e2e-token".write(to: dir.appendingPathComponent("tokens"), atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        emulator?.kill9()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func startEmulator() async throws {
+        let d = try Daemon("kube-emulator", ["--port", String(port), "--token-file", dir.appendingPathComponent("tokens").path,
+                                             "--data-dir", dir.appendingPathComponent("data").path, "--write-kubeconfig", kubeconfig])
+        emulator = d
+        #expect(await d.waitFor("listening on"))
+        if port == 0, let r = d.text.firstRange(of: "127.0.0.1:") {
+            port = Int(d.text[r.upperBound...].prefix { $0.isNumber }) ?? 0
+        }
+    }
+
+    func controller() throws -> Daemon {
+        try Daemon("controller", ["run", "--kubeconfig", kubeconfig, "--log-level", "info"])
+    }
+
+    func client() throws -> KubernetesClient {
+        var c = try ClientConfiguration.load(kubeconfig: kubeconfig)
+        c.qps = 0
+        return try KubernetesClient(configuration: c)
+    }
+}
+
+func pool(_ name: String, _ addresses: [String]) -> JSONValue {
+    ["apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": ["name": .string(name)],
+     "spec": ["addresses": .array(addresses.map(JSONValue.string))]]
+}
+
+func lbService(_ name: String, annotations: [String: String]? = nil) -> Service {
+    Service(metadata: ObjectMeta(name: name, namespace: "default", annotations: annotations),
+            spec: ServiceSpec(type: "LoadBalancer", ports: [ServicePortSpec(port: 80)]))
+}
+
+func ips(_ client: KubernetesClient) async throws -> [String: [String]] {
+    var out: [String: [String]] = [:]
+    for s in try await client.list(.services, namespace: "default").items {
+        out[s.metadata.name ?? ""] = (s.status?.loadBalancer?.ingress ?? []).compactMap(\.ip)
+    }
+    return out
+}
+
+@Suite("controller end to end (real processes, HTTPS)", .serialized)
+struct ControllerE2ETests {
+    /// Allocation, release and re-allocation; an invalid configuration keeps the last good one in force and is
+    /// reported in ConfigurationState; events carry MetalLB's reasons.
+    @Test("allocate, free, re-allocate; a bad configuration keeps the last good one")
+    func lifecycle() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.10-192.0.2.11"]))
+        for n in ["s1", "s2", "s3"] { try await client.create(.services, namespace: "default", lbService(n)) }
+        let controller = try site.controller()
+        #expect(try await eventually { try await ips(client) == ["s1": ["192.0.2.10"], "s2": ["192.0.2.11"], "s3": []] })
+        let events = try await client.list(.events, namespace: "default").items
+        #expect(events.contains { $0.reason == "AllocationFailed" && $0.note == "Failed to allocate IP for \"default/s3\": no available IPs" && $0.type == "Warning" })
+        #expect(events.contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil })
+        let s1 = try await client.get(.services, namespace: "default", name: "s1")
+        #expect(s1.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "a")
+
+        try await client.delete(.services, namespace: "default", name: "s1")
+        #expect(try await eventually { try await ips(client)["s3"] == ["192.0.2.10"] })
+
+        // An overlapping second pool: rejected, the last good configuration stays, ConfigurationState says why.
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("b", ["192.0.2.0/24"]))
+        #expect(try await eventually {
+            let state = try? await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+            return state?["status"]?["result"] == "Invalid"
+        })
+        let state = try await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+        #expect(state["status"]?["errorSummary"]?.stringValue?.contains("IPAddressPool/b") == true, "\(state)")
+        try await client.create(.services, namespace: "default", lbService("s4"))
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await ips(client) == ["s2": ["192.0.2.11"], "s3": ["192.0.2.10"], "s4": []])
+        try await client.delete(.ipAddressPools, namespace: "metallb-system", name: "b")
+        #expect(try await eventually {
+            let state = try? await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+            return state?["status"]?["result"] == "Valid"
+        })
+        controller.stop()
+        #expect(controller.process.terminationStatus == 0, "\(controller.text)")
+    }
+
+    /// 1,000 Services allocated; kill -9; restart with nothing changed: no address moves and nothing is written.
+    /// A pending Service that wants a held address does not get it on the restart. Then the emulator restarts
+    /// under the controller: it recovers and serves a new Service.
+    @Test("restart after kill -9: 0 IPs change, 0 writes; emulator restart mid-run")
+    func restart() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["198.51.100.0/22"]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<8 {
+                group.addTask {
+                    for i in stride(from: w, to: 1000, by: 8) { try await client.create(.services, namespace: "default", lbService("svc-\(i)")) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        var controller = try site.controller()
+        #expect(try await eventually(60) { try await ips(client).values.filter { $0.count == 1 }.count == 1000 })
+        let held = try await client.get(.services, namespace: "default", name: "svc-0")
+        let heldIP = try #require(held.status?.loadBalancer?.ingress?.first?.ip)
+        try await client.create(.services, namespace: "default", lbService("contender", annotations: ["metallb.io/loadBalancerIPs": heldIP]))
+        #expect(try await eventually { try await client.list(.events, namespace: "default").items.contains { $0.regarding?.name == "contender" && $0.reason == "AllocationFailed" } })
+        try await Task.sleep(for: .milliseconds(500))
+        let before = try await ips(client)
+        let rvBefore = try await client.list(.services).metadata.resourceVersion
+        let eventsBefore = try await client.list(.events).items.count
+        controller.kill9()
+
+        controller = try site.controller()
+        #expect(await controller.waitFor("first pass done", seconds: 30))
+        #expect(controller.text.contains("writes=0"), "\(controller.text)")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await ips(client) == before)
+        #expect(try await client.list(.services).metadata.resourceVersion == rvBefore)
+        #expect(try await client.list(.events).items.count == eventsBefore)
+        #expect(before["contender"] == [])
+
+        // The emulator dies and comes back on the same port with its data: the controller recovers.
+        site.emulator?.kill9()
+        try await site.startEmulator()
+        try await client.create(.services, namespace: "default", lbService("after-restart"))
+        #expect(try await eventually(30) { (try? await ips(client))?["after-restart"]?.count == 1 })
+        let after = try await ips(client)
+        #expect(before.allSatisfy { after[$0.key] == $0.value })
+        controller.stop()
+    }
+}
