@@ -82,7 +82,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "beacon-bench",
-            dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator",
+            dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // libFuzzer entry point for YAML -> Configuration. Built with `make fuzz-config`.

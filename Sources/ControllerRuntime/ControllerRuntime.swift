@@ -23,7 +23,7 @@ public final class ControllerRuntime: Sendable {
         /// Identifies this replica in events (`reportingInstance`).
         public var instance = ProcessInfo.processInfo.hostName
         /// Writes in flight at once.
-        public var writeConcurrency = 32
+        public var writeConcurrency = 64
 
         public init() {}
     }
@@ -221,8 +221,17 @@ public final class ControllerRuntime: Sendable {
 
     enum Failure { case service(ServiceKey), pool(String) }
 
-    /// Carries out a pass's writes, `writeConcurrency` at a time. Returns the ones that failed.
-    func execute(_ actions: [ServiceReconciler.Action], uids: [ServiceKey: String]) async -> [Failure] {
+    /// Carries out a pass's writes, `writeConcurrency` at a time: addresses first (what users wait for), then
+    /// annotations and pool status, then events. Returns the ones that failed.
+    func execute(_ unordered: [ServiceReconciler.Action], uids: [ServiceKey: String]) async -> [Failure] {
+        func rank(_ a: ServiceReconciler.Action) -> Int {
+            switch a {
+            case .setIngress: return 0
+            case .setPoolAnnotation, .setPoolStatus: return 1
+            case .event: return 2
+            }
+        }
+        let actions = unordered.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
         var failures: [Failure] = []
         await withTaskGroup(of: Failure?.self) { group in
             var inFlight = 0
@@ -244,17 +253,17 @@ public final class ControllerRuntime: Sendable {
             switch action {
             case .setIngress(let key, let ips):
                 let ingress: JSONValue = ips.isEmpty ? .null : .array(ips.map { ["ip": .string($0)] })
-                try await client.patch(.services, namespace: key.namespace, name: key.name,
-                                       .merge(["status": ["loadBalancer": ["ingress": ingress]]]), subresource: "status")
+                try await client.patchOnly(.services, namespace: key.namespace, name: key.name,
+                                           .merge(["status": ["loadBalancer": ["ingress": ingress]]]), subresource: "status")
                 logger.info(ips.isEmpty ? "cleared addresses" : "assigned addresses", metadata: ["service": "\(key)", "ips": "\(ips)"])
             case .setPoolAnnotation(let key, let pool):
-                try await client.patch(.services, namespace: key.namespace, name: key.name,
-                                       .merge(["metadata": ["annotations": [ServiceAnnotations.allocatedFromPool: pool.map(JSONValue.string) ?? .null]]]))
+                try await client.patchOnly(.services, namespace: key.namespace, name: key.name,
+                                           .merge(["metadata": ["annotations": [ServiceAnnotations.allocatedFromPool: pool.map(JSONValue.string) ?? .null]]]))
             case .event(let key, let event):
                 try await postEvent(key, uid: uids[key], event)
             case .setPoolStatus(let name, let s):
                 guard options.configFiles.isEmpty else { return nil }
-                try await client.patch(.ipAddressPools, namespace: options.namespace, name: name,
+                try await client.patchOnly(.ipAddressPools, namespace: options.namespace, name: name,
                                        .merge(["status": ["assignedIPv4": .int(s.assignedIPv4), "assignedIPv6": .int(s.assignedIPv6),
                                                           "availableIPv4": .int(s.availableIPv4), "availableIPv6": .int(s.availableIPv6)]]),
                                        subresource: "status")
@@ -273,14 +282,14 @@ public final class ControllerRuntime: Sendable {
 
     private func postEvent(_ key: ServiceKey, uid: String?, _ e: ServiceReconciler.ServiceEvent) async throws(KubernetesClientError) {
         let now = Date()
-        let micro = Self.microTime(now)
+        let micro = KubeTime.micro(now)
         let suffix = String(UInt64(now.timeIntervalSince1970 * 1_000_000), radix: 16)
         let event = Event(metadata: ObjectMeta(name: "\(key.name).\(suffix)", namespace: key.namespace), eventTime: micro,
                           reportingController: "metallb-controller", reportingInstance: options.instance, action: e.reason,
                           reason: e.reason, regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: key.namespace,
                                                                        name: key.name, uid: uid),
                           note: e.message, type: e.warning ? "Warning" : "Normal")
-        try await client.create(.events, namespace: key.namespace, event)
+        try await client.createOnly(.events, namespace: key.namespace, event)
     }
 
     /// ConfigurationState `controller`: created when absent, its status patched.
@@ -299,7 +308,7 @@ public final class ControllerRuntime: Sendable {
             }
             let condition: JSONValue = ["type": "poolReconcilerValid", "status": result == "Valid" ? "True" : "False",
                                         "reason": result == "Valid" ? "Reconciled" : "ConfigurationError",
-                                        "message": .string(error), "lastTransitionTime": .string(Self.rfc3339(Date()))]
+                                        "message": .string(error), "lastTransitionTime": .string(KubeTime.seconds())]
             try await client.patch(.configurationStates, namespace: options.namespace, name: name,
                                    .merge(["status": ["result": .string(result), "errorSummary": .string(error), "conditions": [condition]]]),
                                    subresource: "status")
@@ -308,12 +317,5 @@ public final class ControllerRuntime: Sendable {
         }
     }
 
-    static func microTime(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        let base = f.string(from: d).dropLast()  // drop the Z
-        let micros = Int((d.timeIntervalSince1970 - floor(d.timeIntervalSince1970)) * 1_000_000)
-        return "\(base).\(String(format: "%06d", micros))Z"
-    }
 
-    static func rfc3339(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
 }

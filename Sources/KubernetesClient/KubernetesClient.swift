@@ -88,6 +88,18 @@ public final class KubernetesClient: Sendable {
                                   body: patch.body, contentType: patch.contentType))
     }
 
+    /// A patch whose answer is not needed: the response body is not decoded (the controller's bulk writes).
+    public func patchOnly<T>(_ resource: Resource<T>, namespace: String? = nil, name: String, _ patch: Patch,
+                             subresource: String? = nil) async throws(KubernetesClientError) {
+        _ = try await send(.PATCH, resource.path(namespace: namespace, name: name, subresource: subresource),
+                           body: patch.body, contentType: patch.contentType)
+    }
+
+    /// A create whose answer is not needed (events).
+    public func createOnly<T>(_ resource: Resource<T>, namespace: String? = nil, _ object: T) async throws(KubernetesClientError) {
+        _ = try await send(.POST, resource.path(namespace: namespace), body: try encode(object))
+    }
+
     public func delete<T>(_ resource: Resource<T>, namespace: String? = nil, name: String) async throws(KubernetesClientError) {
         _ = try await send(.DELETE, resource.path(namespace: namespace, name: name))
     }

@@ -95,8 +95,7 @@ public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequenc
             default:
                 let decoded: Object
                 do {
-                    if Object.self == JSONValue.self, let o = object as? Object { decoded = o }
-                    else { decoded = try JSONDecoder().decode(Object.self, from: Data(JSONText.serialize(object))) }
+                    decoded = try JSONValueDecoder().decode(Object.self, from: object)
                 } catch {
                     throw KubernetesClientError.decoding("watch event \(Object.self): \(error)")
                 }

@@ -67,6 +67,8 @@ public struct WatchStream: Sendable {
     public var timeout: Duration?
     /// Core/v1 event watches select on the converted shape.
     var coreEventFields: FieldSelector?
+    /// The state's serialization cache (one serialization per object version, shared by responses and watches).
+    var serialize: (@Sendable (JSONValue) -> [UInt8])?
 
     /// One line of the stream (`{"type":"ADDED","object":{…}}`), or nil when the watch does not show this change.
     func line(_ change: ObjectStore.Change, now: Date) -> [UInt8]? {
@@ -82,8 +84,13 @@ public struct WatchStream: Sendable {
             if coreEvents { object = EventConversion.toCore(object) }
             if asTable { object = TableConverter.table(type, [object], resourceVersion: change.resourceVersion, now: now, noHeaders: true) }
         }
-        var out = JSONText.serialize(["type": .string(change.type.rawValue), "object": object])
-        out.append(0x0A)
+        var out = Array("{\"type\":\"\(change.type.rawValue)\",\"object\":".utf8)
+        if change.type != .bookmark && !asTable && !coreEvents, let serialize {
+            out.append(contentsOf: serialize(object))
+        } else {
+            JSONText.write(object, into: &out)
+        }
+        out.append(contentsOf: "}\n".utf8)
         return out
     }
 }
@@ -210,13 +217,13 @@ public struct APIHandler: Sendable {
                 var body = try parseBody(request)
                 if target.coreEvents { body = EventConversion.fromCore(body) }
                 let created = try write(dryRun) { s throws(Status) in try s.create(target.type, namespace: target.namespace, body) }
-                return .json(201, output(created, target))
+                return written(201, created, target)
             case ("PUT", let name?):
                 let body = try parseBody(request)
                 let updated = try write(dryRun) { s throws(Status) in
                     try s.update(target.type, namespace: target.namespace, name: name, body, subresource: subresource)
                 }
-                return .json(200, output(updated, target))
+                return written(200, updated, target)
             case ("PATCH", let name?):
                 let contentType = (request.header("content-type") ?? "").split(separator: ";").first.map(String.init) ?? ""
                 let patch: ObjectStore.Patch
@@ -251,7 +258,7 @@ public struct APIHandler: Sendable {
                 let patched = try write(dryRun) { s throws(Status) in
                     try s.patch(target.type, namespace: target.namespace, name: name, patch, subresource: subresource)
                 }
-                return .json(200, output(patched, target))
+                return written(200, patched, target)
             case ("DELETE", let name?):
                 let deleted = try write(dryRun) { s throws(Status) in try s.delete(target.type, namespace: target.namespace, name: name) }
                 return .json(200, output(deleted, target))
@@ -261,6 +268,15 @@ public struct APIHandler: Sendable {
         } catch {
             return .status(error)
         }
+    }
+
+    /// A write's answer: the stored object, from the serialization cache when its apiVersion is the one asked for.
+    private func written(_ status: Int, _ object: JSONValue, _ target: Target) -> APIResponse {
+        let apiVersion = target.type.apiVersion(target.version)
+        if !target.coreEvents, object["apiVersion"]?.stringValue == apiVersion {
+            return .complete(status: status, contentType: "application/json", body: state.serializedObject(object))
+        }
+        return .json(status, output(object, target))
     }
 
     private func output(_ object: JSONValue, _ target: Target) -> JSONValue {
@@ -326,6 +342,8 @@ public struct APIHandler: Sendable {
             var stream = WatchStream(events: events, id: id, type: target.type, asTable: asTable, coreEvents: target.coreEvents,
                                      bookmarks: query["allowWatchBookmarks"] == "true", timeout: timeout)
             if target.coreEvents { stream.coreEventFields = fields }
+            let state = self.state
+            stream.serialize = { state.serializedObject($0) }
             return .watch(stream)
         }
         var (items, rv) = state.inspect { $0.list(target.type, namespace: target.namespace, labels: labels, fields: storeFields) }

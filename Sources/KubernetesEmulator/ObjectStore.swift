@@ -71,6 +71,11 @@ public struct ObjectStore: Sendable {
         return (items, resourceVersion)
     }
 
+    /// How many objects of a kind satisfy `predicate` (unsorted, for monitoring).
+    public func count(_ type: ResourceType, where predicate: (JSONValue) -> Bool) -> Int {
+        (objects[type.key] ?? [:]).values.reduce(0) { $0 + (predicate($1) ? 1 : 0) }
+    }
+
     /// Changes after `since` for a watch, with selector transitions turned into ADDED/DELETED as the API server
     /// does. Throws 410 Gone (reason Expired) when `since` is older than the retained history.
     public func changes(_ type: ResourceType, namespace: String?, since: Int64, labels: LabelSelector? = nil,
