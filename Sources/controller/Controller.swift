@@ -24,6 +24,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("config-file"), help: "Read the configuration from this YAML file instead of CRs (repeatable).")
     var configFiles: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Flag(help: "Run as one of several replicas: only the holder of the Lease assigns addresses.") var leaderElect = false
+    @Option(help: "Name of the leader-election Lease (in --namespace).") var leaseName = "beacon-controller"
+    @Option(help: "Seconds a leader's Lease lasts without renewal before a standby takes over.") var leaseDuration = 15
     @Option(help: "Client-side rate limit, requests per second.") var qps = 200.0
     @Option(help: "Client-side burst.") var burst = 400
 
@@ -47,14 +50,36 @@ struct Run: AsyncParsableCommand {
         if let pod = ProcessInfo.processInfo.environment["POD_NAME"] { options.instance = pod }
         let runtime = ControllerRuntime(client: client, options: options, logger: logger)
         logger.info("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)"])
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await runtime.run() }
-                group.addTask { await waitForSignal() }
-                _ = try await group.next()
-                group.cancelAll()
+        let identity = ProcessInfo.processInfo.environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        var elector = LeaderElector(client: client, namespace: namespace, name: leaseName, identity: identity, logger: logger)
+        elector.leaseDuration = .seconds(leaseDuration)
+        elector.renewDeadline = .seconds(max(1, leaseDuration * 2 / 3))
+        elector.retryPeriod = .milliseconds(max(200, leaseDuration * 1000 / 7))
+        let leader = elector
+        var failure: (any Error)?
+        await withTaskGroup(of: (any Error)?.self) { group in
+            group.addTask {
+                do {
+                    if leaderElect { try await leader.run { try await runtime.run() } } else { try await runtime.run() }
+                    return nil
+                } catch is CancellationError {
+                    return nil
+                } catch {
+                    return error
+                }
             }
-        } catch is CancellationError {}
+            group.addTask { await waitForSignal(); return nil }
+            failure = await group.next() ?? nil
+            group.cancelAll()
+            for await _ in group {}
+        }
+        // Stopped writing; now let a standby take over at once instead of waiting for the lease to expire.
+        if leaderElect { await elector.release() }
+        if let failure {
+            logger.error("stopped on error", metadata: ["error": "\(failure)"])
+            await client.shutdown()
+            throw ExitCode(1)
+        }
         logger.info("stopped")
         await client.shutdown()
     }

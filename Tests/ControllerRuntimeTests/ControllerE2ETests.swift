@@ -88,8 +88,8 @@ final class Site: @unchecked Sendable {
         }
     }
 
-    func controller() throws -> Daemon {
-        try Daemon("controller", ["run", "--kubeconfig", kubeconfig, "--log-level", "info"])
+    func controller(_ extra: [String] = []) throws -> Daemon {
+        try Daemon("controller", ["run", "--kubeconfig", kubeconfig, "--log-level", "info"] + extra)
     }
 
     func client() throws -> KubernetesClient {
@@ -209,5 +209,48 @@ struct ControllerE2ETests {
         let after = try await ips(client)
         #expect(before.allSatisfy { after[$0.key] == $0.value })
         controller.stop()
+    }
+
+    /// Two replicas with --leader-elect: only the Lease holder writes; kill -9 the leader and the standby takes
+    /// over within the lease duration (plus one retry period), keeps every address, and serves new Services.
+    @Test("HA: two replicas, kill the leader, the standby takes over without conflicting assignments")
+    func leaderElection() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.0/28"]))
+        for n in ["s1", "s2", "s3"] { try await client.create(.services, namespace: "default", lbService(n)) }
+        let args = ["--leader-elect", "--lease-duration", "3"]
+        let first = try site.controller(args)
+        let second = try site.controller(args)
+        #expect(try await eventually { try await ips(client).values.allSatisfy { $0.count == 1 } })
+        let lease = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        let holder = try #require(lease.spec?.holderIdentity)
+        let (leader, standby) = holder.hasSuffix("-\(first.process.processIdentifier)") ? (first, second) : (second, first)
+        #expect(holder.hasSuffix("-\(leader.process.processIdentifier)"))
+        #expect(!standby.text.contains("became leader"))
+        let before = try await ips(client)
+
+        leader.kill9()
+        let killed = ContinuousClock.now
+        #expect(await standby.waitFor("became leader", seconds: 10))
+        let takeover = ContinuousClock.now - killed
+        #expect(takeover < .seconds(3) + .milliseconds(1500), "takeover took \(takeover)")
+        let now = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        #expect(now.spec?.holderIdentity?.hasSuffix("-\(standby.process.processIdentifier)") == true)
+        #expect(now.spec?.leaseTransitions == 1)
+
+        try await client.create(.services, namespace: "default", lbService("s4"))
+        #expect(try await eventually { try await ips(client)["s4"]?.count == 1 })
+        let after = try await ips(client)
+        #expect(before.allSatisfy { after[$0.key] == $0.value })
+        #expect(Set(after.values.flatMap { $0 }).count == 4)
+
+        // A clean stop releases the lease at once.
+        standby.stop()
+        let released = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        #expect(released.spec?.holderIdentity == "")
     }
 }
