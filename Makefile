@@ -23,12 +23,15 @@ test: deps
 	$(SWIFT) test --skip-build
 
 release: deps
-	$(SWIFT) build -c release --product speaker --product beacon-bench
+	$(SWIFT) build -c release --product speaker --product controller --product kube-emulator --product beacon-bench
 
 # Benchmarks print JSON lines; figures go to Docs/benchmarks.md.
 bench: deps
 	$(SWIFT) build -c release --product beacon-bench
 	.build/release/beacon-bench config
+	.build/release/beacon-bench alloc
+	.build/release/beacon-bench kube
+	.build/release/beacon-bench controller
 
 # libFuzzer on the YAML -> Configuration path. Corpus: Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus.
 fuzz-config: deps
