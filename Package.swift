@@ -68,7 +68,7 @@ let package = Package(
         // Layer 4: executables.
         .executableTarget(
             name: "controller",
-            dependencies: ["ControllerRuntime", "KubernetesClient", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesModel", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(

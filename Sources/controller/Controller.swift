@@ -24,6 +24,7 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("config-file"), help: "Read the configuration from this YAML file instead of CRs (repeatable).")
     var configFiles: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Log format: text or json (one object per line).") var logFormat = "text"
     @Flag(help: "Run as one of several replicas: only the holder of the Lease assigns addresses.") var leaderElect = false
     @Option(help: "Name of the leader-election Lease (in --namespace).") var leaseName = "beacon-controller"
     @Option(help: "Seconds a leader's Lease lasts without renewal before a standby takes over.") var leaseDuration = 15
@@ -31,8 +32,13 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Client-side burst.") var burst = 400
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json") }
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(logLevel: level, label: label) }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h

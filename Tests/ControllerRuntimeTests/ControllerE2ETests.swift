@@ -253,4 +253,21 @@ struct ControllerE2ETests {
         let released = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
         #expect(released.spec?.holderIdentity == "")
     }
+
+    /// `--log-format json` writes one JSON object per line with level, logger, message and metadata.
+    @Test("JSON logs")
+    func jsonLogs() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let controller = try site.controller(["--log-format", "json"])
+        #expect(await controller.waitFor("configuration loaded"))
+        controller.stop()
+        let lines = controller.text.split(separator: "\n")
+        #expect(lines.count >= 2)
+        for line in lines {
+            let v = try JSONText.parse(String(line))
+            #expect(v["level"] != nil && v["msg"] != nil && v["time"] != nil, "\(line)")
+        }
+        #expect(lines.contains { (try? JSONText.parse(String($0)))?["msg"] == "starting" })
+    }
 }
