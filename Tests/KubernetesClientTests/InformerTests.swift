@@ -83,7 +83,7 @@ struct InformerTests {
                     for _ in 0..<20 {
                         group.addTask {
                             var rvs: [Int64] = []
-                            for try await change in client.watch(.services, resourceVersion: rv, timeoutSeconds: 5, bookmarks: false) {
+                            for try await change in client.watch(.services, resourceVersion: rv, timeoutSeconds: 120, bookmarks: false) {
                                 if case .added(let s) = change, let v = s.metadata.resourceVersion.flatMap(Int64.init) { rvs.append(v) }
                                 if rvs.count == 200 { break }
                             }
