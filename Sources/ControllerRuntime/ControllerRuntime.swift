@@ -74,10 +74,7 @@ public final class ControllerRuntime: Sendable {
                     // Config files are polled: a change of any file's size or mtime triggers a pass.
                     var last = ""
                     while !Task.isCancelled {
-                        let stamp = files.map { f in
-                            let a = try? FileManager.default.attributesOfItem(atPath: f)
-                            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
-                        }.joined(separator: ",")
+                        let stamp = Self.fileStamp(files)
                         if stamp != last { last = stamp; pull.yield() }
                         try await Task.sleep(for: .seconds(1))
                     }
@@ -100,7 +97,7 @@ public final class ControllerRuntime: Sendable {
         for await _ in trigger {
             guard services.hasSynced, namespaces.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
             // Configuration: reload when any source changed; an invalid one keeps the last good one in force.
-            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) : [fileStamp()]
+            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) : [Self.fileStamp(options.configFiles)]
             if stamp != configStamp || !haveConfig {
                 configStamp = stamp
                 switch loadConfiguration(crs) {
@@ -185,8 +182,9 @@ public final class ControllerRuntime: Sendable {
         }
     }
 
-    private func fileStamp() -> String? {
-        options.configFiles.map { f in
+    /// The files' modification times and sizes: a change means the configuration must be read again.
+    static func fileStamp(_ files: [String]) -> String {
+        files.map { f in
             let a = try? FileManager.default.attributesOfItem(atPath: f)
             return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
         }.joined(separator: ",")

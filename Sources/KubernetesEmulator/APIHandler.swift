@@ -104,8 +104,12 @@ public struct APIHandler: Sendable {
     public var serverAddress: String
     public static let maxBodyBytes = 3 * 1024 * 1024
 
+    /// The served kinds (fixed for the life of the store), read once rather than on every request.
+    let types: [ResourceType]
+
     public init(state: EmulatorState, serverAddress: String, tokens: @escaping @Sendable () -> Set<String>? = { nil }) {
         self.state = state
+        types = state.inspect { Array($0.types.values) }
         self.serverAddress = serverAddress
         self.tokens = tokens
     }
@@ -128,7 +132,6 @@ public struct APIHandler: Sendable {
             }
         }
         let segments = path.split(separator: "/").map(String.init)
-        let types = Array(state.inspect { $0.types.values })
         switch segments.first {
         case "version": return .json(200, Discovery.serverVersion)
         case "healthz", "readyz", "livez": return .complete(status: 200, contentType: "text/plain", body: Array("ok".utf8))
