@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
@@ -59,17 +62,27 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
+        // Layer 2: the daemons' admin port: /metrics, /healthz, /readyz, /debug/state.
+        .target(
+            name: "AdminHTTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         // Layer 3: the controller daemon's wiring: informers → allocator → status, events, pool status.
         .target(
             name: "ControllerRuntime",
             dependencies: ["AddressAllocator", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
-                           .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // Layer 4: executables.
         .executableTarget(
             name: "controller",
-            dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesModel", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesModel", "AdminHTTP", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "speaker",
@@ -78,7 +91,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "kube-emulator",
-            dependencies: ["KubernetesEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["KubernetesEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "beacon-bench",

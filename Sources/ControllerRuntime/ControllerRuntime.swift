@@ -41,12 +41,14 @@ public final class ControllerRuntime: Sendable {
     let client: KubernetesClient
     let options: Options
     let logger: Logger
+    let metrics: ControllerMetrics
     private let status = Mutex(Status())
 
-    public init(client: KubernetesClient, options: Options, logger: Logger) {
+    public init(client: KubernetesClient, options: Options, logger: Logger, metrics: ControllerMetrics = ControllerMetrics()) {
         self.client = client
         self.options = options
         self.logger = logger
+        self.metrics = metrics
     }
 
     public var currentStatus: Status { status.withLock { $0 } }
@@ -108,6 +110,8 @@ public final class ControllerRuntime: Sendable {
                     }
                     haveConfig = true
                     status.withLock { $0.configurationStale = false; $0.lastConfigurationError = nil }
+                    metrics.configLoaded.record(1)
+                    metrics.configStale.record(0)
                     if configState?.result != "Valid" {
                         configState = ("Valid", "")
                         await writeConfigurationState(result: "Valid", error: "")
@@ -116,6 +120,7 @@ public final class ControllerRuntime: Sendable {
                     let summary = error.description
                     logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
                     status.withLock { $0.configurationStale = haveConfig; $0.lastConfigurationError = summary }
+                    metrics.configStale.record(1)
                     if configState?.error != summary {
                         configState = ("Invalid", summary)
                         await writeConfigurationState(result: "Invalid", error: summary)
@@ -136,11 +141,13 @@ public final class ControllerRuntime: Sendable {
             }
             var labels: [String: [String: String]] = [:]
             for ns in namespaces.snapshot() { labels[ns.metadata.name ?? ""] = ns.metadata.labels ?? [:] }
+            let passStart = ContinuousClock.now
             let snapshot = services.snapshot()
             let actions = reconciler.reconcile(snapshot, namespaceLabels: labels)
+            metrics.record(reconciler.allocator.statistics)
             var uids: [ServiceKey: String] = [:]
             for s in snapshot { uids[ServiceReconciler.key(s)] = s.metadata.uid }
-            let failures = await execute(actions, uids: uids)
+            let failures = await execute(actions, uids: uids, passStart: passStart)
             for failure in failures {
                 switch failure {
                 case .service(let key): reconciler.writeFailed(key)
@@ -221,7 +228,8 @@ public final class ControllerRuntime: Sendable {
 
     /// Carries out a pass's writes, `writeConcurrency` at a time: addresses first (what users wait for), then
     /// annotations and pool status, then events. Returns the ones that failed.
-    func execute(_ unordered: [ServiceReconciler.Action], uids: [ServiceKey: String]) async -> [Failure] {
+    func execute(_ unordered: [ServiceReconciler.Action], uids: [ServiceKey: String],
+                 passStart: ContinuousClock.Instant = .now) async -> [Failure] {
         func rank(_ a: ServiceReconciler.Action) -> Int {
             switch a {
             case .setIngress: return 0
@@ -238,7 +246,7 @@ public final class ControllerRuntime: Sendable {
                     inFlight -= 1
                     if let f = done { failures.append(f) }
                 }
-                group.addTask { await self.perform(action, uids: uids) }
+                group.addTask { await self.perform(action, uids: uids, passStart: passStart) }
                 inFlight += 1
             }
             for await done in group { if let f = done { failures.append(f) } }
@@ -246,14 +254,19 @@ public final class ControllerRuntime: Sendable {
         return failures
     }
 
-    private func perform(_ action: ServiceReconciler.Action, uids: [ServiceKey: String]) async -> Failure? {
+    private func perform(_ action: ServiceReconciler.Action, uids: [ServiceKey: String], passStart: ContinuousClock.Instant) async -> Failure? {
         do {
+            defer { metrics.updates.increment() }
             switch action {
             case .setIngress(let key, let ips):
                 let ingress: JSONValue = ips.isEmpty ? .null : .array(ips.map { ["ip": .string($0)] })
                 try await client.patchOnly(.services, namespace: key.namespace, name: key.name,
                                            .merge(["status": ["loadBalancer": ["ingress": ingress]]]), subresource: "status")
                 logger.info(ips.isEmpty ? "cleared addresses" : "assigned addresses", metadata: ["service": "\(key)", "ips": "\(ips)"])
+                if !ips.isEmpty {
+                    let (seconds, attos) = (ContinuousClock.now - passStart).components
+                    metrics.allocation.recordNanoseconds(seconds * 1_000_000_000 + attos / 1_000_000_000)
+                }
             case .setPoolAnnotation(let key, let pool):
                 try await client.patchOnly(.services, namespace: key.namespace, name: key.name,
                                            .merge(["metadata": ["annotations": [ServiceAnnotations.allocatedFromPool: pool.map(JSONValue.string) ?? .null]]]))
@@ -269,6 +282,7 @@ public final class ControllerRuntime: Sendable {
             return nil
         } catch {
             if error.isNotFound { return nil }  // deleted meanwhile; the next pass sees it gone
+            metrics.updateErrors.increment()
             logger.warning("write failed; will retry", metadata: ["action": "\(action)", "error": "\(error)"])
             switch action {
             case .setIngress(let key, _), .setPoolAnnotation(let key, _): return .service(key)

@@ -141,6 +141,11 @@ public final class KubernetesClient: Sendable {
         try await send(.GET, path, query: query)
     }
 
+    /// Any method on any path, with a JSON body (`kubectl create --raw`): for endpoints outside the typed verbs.
+    public func raw(method: String, path: String, body: [UInt8]? = nil) async throws(KubernetesClientError) -> [UInt8] {
+        try await send(HTTPMethod(rawValue: method), path, body: body)
+    }
+
     // MARK: - Plumbing
 
     static func query(_ options: ListOptions) -> [String: String] {

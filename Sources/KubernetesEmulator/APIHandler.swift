@@ -99,6 +99,8 @@ public struct WatchStream: Sendable {
 /// dry runs, patches, tables, and watches. Never throws: every failure is a `Status` response.
 public struct APIHandler: Sendable {
     public let state: EmulatorState
+    /// Failures tests inject through `/emulator/faults`.
+    public let faults = FaultInjector()
     /// Accepted bearer tokens (re-read by the caller when the token file changes); nil disables authentication.
     public var tokens: @Sendable () -> Set<String>?
     public var serverAddress: String
@@ -131,6 +133,7 @@ public struct APIHandler: Sendable {
                 return .status(Status(message: "Unauthorized", reason: "Unauthorized", code: 401))
             }
         }
+        if let response = faults.control(request, path: path) ?? faults.failure(method: request.method, path: path) { return response }
         let segments = path.split(separator: "/").map(String.init)
         switch segments.first {
         case "version": return .json(200, Discovery.serverVersion)

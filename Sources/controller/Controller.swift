@@ -1,10 +1,14 @@
 // controller: assigns external IPs to Services of type LoadBalancer (see Docs/cli.md).
+import AdminHTTP
 import ArgumentParser
 import ControllerRuntime
-import Dispatch
 import Foundation
 import KubernetesClient
 import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Synchronization
 
 @main
 struct Controller: AsyncParsableCommand {
@@ -31,11 +35,15 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Client-side rate limit, requests per second.") var qps = 200.0
     @Option(help: "Client-side burst.") var burst = 400
 
+    @Option(name: .customLong("admin-addr"), help: "Serve /metrics, /healthz and /readyz on HOST:PORT (:PORT for all addresses; port 0 disables).")
+    var adminAddr = ":7472"
+
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json") }
+        guard let admin = AdminServer.parseAddress(adminAddr) else { throw ValidationError("--admin-addr must be HOST:PORT or :PORT") }
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(logLevel: level, label: label) }
@@ -43,6 +51,11 @@ struct Run: AsyncParsableCommand {
             h.logLevel = level
             return h
         }
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[ControllerMetrics.allocationLatency] =
+            [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30].map { Duration.milliseconds(Int($0 * 1000)) }
+        MetricsSystem.bootstrap(factory)
         let logger = Logger(label: "beacon.controller")
         var config = try ClientConfiguration.resolve(kubeconfig: kubeconfig)
         config.qps = qps
@@ -54,35 +67,26 @@ struct Run: AsyncParsableCommand {
         options.loadBalancerClass = lbClass
         options.configFiles = configFiles
         if let pod = ProcessInfo.processInfo.environment["POD_NAME"] { options.instance = pod }
-        let runtime = ControllerRuntime(client: client, options: options, logger: logger)
+        let runtime = ControllerRuntime(client: client, options: options, logger: logger, metrics: ControllerMetrics(factory: factory))
         logger.info("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)"])
         let identity = ProcessInfo.processInfo.environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var elector = LeaderElector(client: client, namespace: namespace, name: leaseName, identity: identity, logger: logger)
         elector.leaseDuration = .seconds(leaseDuration)
         elector.renewDeadline = .seconds(max(1, leaseDuration * 2 / 3))
         elector.retryPeriod = .milliseconds(max(200, leaseDuration * 1000 / 7))
-        let leader = elector
-        var failure: (any Error)?
-        await withTaskGroup(of: (any Error)?.self) { group in
-            group.addTask {
-                do {
-                    if leaderElect { try await leader.run { try await runtime.run() } } else { try await runtime.run() }
-                    return nil
-                } catch is CancellationError {
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            group.addTask { await waitForSignal(); return nil }
-            failure = await group.next() ?? nil
-            group.cancelAll()
-            for await _ in group {}
+        let service = ControllerService(runtime: runtime, elector: leaderElect ? elector : nil)
+        var services: [any Service] = []
+        if admin.port != 0 {
+            let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, ready: { service.notReadyReason() })
+            logger.info("admin server listening", metadata: ["address": "\(admin.host):\(server.port)"])
+            services.append(server)
         }
-        // Stopped writing; now let a standby take over at once instead of waiting for the lease to expire.
-        if leaderElect { await elector.release() }
-        if let failure {
-            logger.error("stopped on error", metadata: ["error": "\(failure)"])
+        services.append(service)
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped on error", metadata: ["error": "\(error)"])
             await client.shutdown()
             throw ExitCode(1)
         }
@@ -91,17 +95,47 @@ struct Run: AsyncParsableCommand {
     }
 }
 
-/// Returns on the first SIGTERM or SIGINT.
-func waitForSignal() async {
-    let (stream, continuation) = AsyncStream<Int32>.makeStream()
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: sig)
-        s.setEventHandler { continuation.yield(sig) }
-        s.resume()
-        sources.append(s)
+/// The runtime as a ServiceLifecycle service: with leader election it runs only while this replica holds the Lease,
+/// and on shutdown releases the Lease so a standby takes over at once instead of waiting for it to expire.
+struct ControllerService: Service {
+    let runtime: ControllerRuntime
+    let elector: LeaderElector?
+    private let leading = LeadingFlag()
+
+    init(runtime: ControllerRuntime, elector: LeaderElector?) {
+        self.runtime = runtime
+        self.elector = elector
     }
-    for await _ in stream { break }
-    sources.forEach { $0.cancel() }
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                if let elector {
+                    try await elector.run {
+                        leading.set(true)
+                        defer { leading.set(false) }
+                        try await runtime.run()
+                    }
+                } else {
+                    try await runtime.run()
+                }
+            }
+        } catch is CancellationError {
+            // Shutdown.
+        }
+        if let elector { await elector.release() }
+    }
+
+    /// nil when ready: the first pass is done, or this replica is a standby (it is healthy, just not leading).
+    func notReadyReason() -> String? {
+        if runtime.currentStatus.synced { return nil }
+        if elector != nil && !leading.get() { return nil }
+        return "caches not synced or first pass not done"
+    }
+}
+
+final class LeadingFlag: Sendable {
+    private let value = Mutex(false)
+    func set(_ v: Bool) { value.withLock { $0 = v } }
+    func get() -> Bool { value.withLock { $0 } }
 }

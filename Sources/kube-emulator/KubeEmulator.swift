@@ -1,8 +1,9 @@
 // kube-emulator: the Kubernetes API server subset Beacon's tests and demo run against (see Docs/cli.md).
 import ArgumentParser
-import Dispatch
 import Foundation
 import KubernetesEmulator
+import Logging
+import ServiceLifecycle
 import Synchronization
 
 @main
@@ -47,13 +48,12 @@ struct KubeEmulator: AsyncParsableCommand {
         }
         print("kube-emulator listening on \(url)")
         fflush(nil)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            group.addTask { await Self.waitForSignal() }
-            // Either the server failed or a signal came: stop everything.
-            _ = try await group.next()
-            group.cancelAll()
-        }
+        // SIGTERM/SIGINT: close every watch and the listening socket, then exit 0.
+        var logger = Logger(label: "kube-emulator")
+        logger.logLevel = .warning
+        let group = ServiceGroup(configuration: .init(services: [ServerService(server: server)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 
     static func timestamp() -> String {
@@ -108,19 +108,13 @@ struct KubeEmulator: AsyncParsableCommand {
 
         """
     }
+}
 
-    static func waitForSignal() async {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig)
-            s.setEventHandler { continuation.yield(sig) }
-            s.resume()
-            sources.append(s)
-        }
-        for await _ in stream { break }
-        sources.forEach { $0.cancel() }
+/// The server as a ServiceLifecycle service: serves until graceful shutdown.
+struct ServerService: Service {
+    let server: EmulatorServer
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { try await server.run() }
     }
 }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import KubernetesClient
 import KubernetesModel
 import Synchronization
@@ -9,6 +12,9 @@ final class Daemon: @unchecked Sendable {
     // Safety: `process` is only touched from the test's task; the output buffer is behind a Mutex.
     let process = Process()
     let output = OutputBuffer()
+
+    /// The admin port, when the daemon serves one.
+    var adminPort = 0
 
     init(_ binary: String, _ arguments: [String]) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -89,7 +95,10 @@ final class Site: @unchecked Sendable {
     }
 
     func controller(_ extra: [String] = []) throws -> Daemon {
-        try Daemon("controller", ["run", "--kubeconfig", kubeconfig, "--log-level", "info"] + extra)
+        let port = try freePort()
+        let d = try Daemon("controller", ["run", "--kubeconfig", kubeconfig, "--log-level", "info", "--admin-addr", "127.0.0.1:\(port)"] + extra)
+        d.adminPort = port
+        return d
     }
 
     func client() throws -> KubernetesClient {
@@ -97,6 +106,36 @@ final class Site: @unchecked Sendable {
         c.qps = 0
         return try KubernetesClient(configuration: c)
     }
+}
+
+/// A TCP port nothing listens on right now (the kernel picks it).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// GET http://127.0.0.1:PORT/PATH: status and body.
+func httpGet(_ port: Int, _ path: String) async throws -> (Int, String) {
+    let url = try #require(URL(string: "http://127.0.0.1:\(port)\(path)"))
+    let (data, response) = try await URLSession.shared.data(from: url)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// One sample's value from Prometheus text (`name{labels} value`), exact series match.
+func metric(_ text: String, _ series: String) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
 }
 
 func pool(_ name: String, _ addresses: [String]) -> JSONValue {
@@ -137,6 +176,20 @@ struct ControllerE2ETests {
         #expect(events.contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil })
         let s1 = try await client.get(.services, namespace: "default", name: "s1")
         #expect(s1.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "a")
+        // Admin port: health, readiness and MetalLB's metrics.
+        #expect(try await httpGet(controller.adminPort, "/healthz").0 == 200)
+        #expect(try await httpGet(controller.adminPort, "/readyz").0 == 200)
+        #expect(try await httpGet(controller.adminPort, "/nope").0 == 404)
+        let m = try await httpGet(controller.adminPort, "/metrics").1
+        #expect(metric(m, #"metallb_allocator_addresses_total{pool="a"}"#) == 2, "\(m)")
+        #expect(metric(m, #"metallb_allocator_ipv4_addresses_total{pool="a"}"#) == 2)
+        #expect(metric(m, #"metallb_allocator_ipv6_addresses_total{pool="a"}"#) == 0)
+        #expect(metric(m, #"metallb_allocator_addresses_in_use_total{pool="a"}"#) == 2)
+        #expect(metric(m, #"metallb_allocator_services_allocated_total{pool="a"}"#) == 2)
+        #expect(metric(m, "metallb_k8s_client_config_loaded_bool") == 1)
+        #expect(metric(m, "metallb_k8s_client_config_stale_bool") == 0)
+        #expect((metric(m, "metallb_k8s_client_updates_total") ?? 0) >= 4)
+        #expect(metric(m, "beacon_controller_allocation_seconds_count") == 2)
 
         try await client.delete(.services, namespace: "default", name: "s1")
         #expect(try await eventually { try await ips(client)["s3"] == ["192.0.2.10"] })
@@ -149,6 +202,7 @@ struct ControllerE2ETests {
         })
         let state = try await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
         #expect(state["status"]?["errorSummary"]?.stringValue?.contains("IPAddressPool/b") == true, "\(state)")
+        #expect(metric(try await httpGet(controller.adminPort, "/metrics").1, "metallb_k8s_client_config_stale_bool") == 1)
         try await client.create(.services, namespace: "default", lbService("s4"))
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await ips(client) == ["s2": ["192.0.2.11"], "s3": ["192.0.2.10"], "s4": []])
@@ -156,6 +210,9 @@ struct ControllerE2ETests {
         #expect(try await eventually {
             let state = try? await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
             return state?["status"]?["result"] == "Valid"
+        })
+        #expect(try await eventually {
+            metric(try await httpGet(controller.adminPort, "/metrics").1, "metallb_k8s_client_config_stale_bool") == 0
         })
         controller.stop()
         #expect(controller.process.terminationStatus == 0, "\(controller.text)")
@@ -252,6 +309,93 @@ struct ControllerE2ETests {
         standby.stop()
         let released = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
         #expect(released.spec?.holderIdentity == "")
+    }
+
+    /// metallb-behaviour.md §7 cases 1–2 at run time: each invalid object is rejected with a message naming it, the
+    /// last good configuration stays in force (a new Service still gets an address from it), the stale metric is 1
+    /// and ConfigurationState says Invalid; removing the object makes the configuration valid again.
+    @Test("configuration errors keep the last good configuration (§7 cases 1–2)")
+    func configurationErrors() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("good", ["10.0.0.0/24"]))
+        let controller = try site.controller()
+        #expect(await controller.waitFor("first pass done"))
+        func obj(_ kind: String, _ name: String, _ spec: JSONValue) -> JSONValue {
+            let version = kind == "BGPPeer" ? "metallb.io/v1beta2" : "metallb.io/v1beta1"
+            return ["apiVersion": .string(version), "kind": .string(kind), "metadata": ["name": .string(name)], "spec": spec]
+        }
+        let peer: JSONValue = ["myASN": 64512, "peerASN": 64513, "peerAddress": "192.0.2.1"]
+        func peerWith(_ extra: [String: JSONValue]) -> JSONValue {
+            guard case .object(var o) = peer else { return peer }
+            for (k, v) in extra { o[k] = v }
+            return .object(o)
+        }
+        let community = obj("Community", "aliases", ["communities": [["name": "ok", "value": "65000:1"]]])
+        let cases: [(what: String, objects: [(Resource<JSONValue>, JSONValue)], culprit: String)] = [
+            ("overlapping pools", [(.ipAddressPools, pool("half", ["10.0.0.128/25"]))], "IPAddressPool/half"),
+            ("range overlapping a CIDR", [(.ipAddressPools, pool("range", ["10.0.0.250-10.0.1.5"]))], "IPAddressPool/range"),
+            ("bad CIDR", [(.ipAddressPools, pool("badcidr", ["10.1.0.0/33"]))], "IPAddressPool/badcidr"),
+            ("start after end", [(.ipAddressPools, pool("reversed", ["10.2.0.9-10.2.0.1"]))], "IPAddressPool/reversed"),
+            ("community 70000:1", [(.bgpAdvertisements, obj("BGPAdvertisement", "c70000", ["communities": ["70000:1"]]))], "BGPAdvertisement/c70000"),
+            ("unknown community alias", [(.bgpAdvertisements, obj("BGPAdvertisement", "alias", ["communities": ["nosuch"]]))], "nosuch"),
+            ("duplicate community alias", [(.communities, community),
+                                           (.communities, obj("Community", "again", ["communities": [["name": "ok", "value": "65000:2"]]]))], "ok"),
+            ("hold time 1 s", [(.bgpPeers, obj("BGPPeer", "hold1", peerWith(["holdTime": "1s"])))], "BGPPeer/hold1"),
+            ("keepalive above hold", [(.bgpPeers, obj("BGPPeer", "ka", peerWith(["holdTime": "30s", "keepaliveTime": "60s"])))], "BGPPeer/ka"),
+        ]
+        for (n, c) in cases.enumerated() {
+            for (resource, o) in c.objects { try await client.create(resource, namespace: "metallb-system", o) }
+            #expect(try await eventually {
+                let state = try? await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+                return state?["status"]?["result"] == "Invalid"
+            }, "\(c.what)")
+            let state = try await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+            #expect(state["status"]?["errorSummary"]?.stringValue?.contains(c.culprit) == true, "\(c.what): \(state)")
+            #expect(metric(try await httpGet(controller.adminPort, "/metrics").1, "metallb_k8s_client_config_stale_bool") == 1, "\(c.what)")
+            // The last good configuration still allocates.
+            try await client.create(.services, namespace: "default", lbService("svc-\(n)"))
+            #expect(try await eventually { try await ips(client)["svc-\(n)"]?.first?.hasPrefix("10.0.0.") == true }, "\(c.what)")
+            for (resource, o) in c.objects.reversed() {
+                try await client.delete(resource, namespace: "metallb-system", name: o["metadata"]?["name"]?.stringValue ?? "")
+            }
+            #expect(try await eventually {
+                let state = try? await client.get(.configurationStates, namespace: "metallb-system", name: "controller")
+                return state?["status"]?["result"] == "Valid"
+            }, "\(c.what)")
+        }
+        #expect(controller.text.contains("configuration rejected"))
+        #expect(controller.process.isRunning)
+        controller.stop()
+    }
+
+    /// The API server fails the status patch of one Service (as a webhook or an overloaded server would): the
+    /// failure is logged and counted, the other Services are unaffected, and the write is retried until it lands.
+    @Test("an API error on a status patch is logged, counted and retried")
+    func apiErrorOnPatch() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.10-192.0.2.20"]))
+        let fault: JSONValue = ["method": "PATCH", "path": "/api/v1/namespaces/default/services/unlucky/status", "code": 500, "count": 3]
+        _ = try await client.raw(method: "POST", path: "/emulator/faults", body: JSONText.serialize(fault))
+        for n in ["unlucky", "fine"] { try await client.create(.services, namespace: "default", lbService(n)) }
+        let controller = try site.controller()
+        #expect(try await eventually { try await ips(client)["fine"]?.count == 1 })
+        #expect(try await eventually(15) { try await ips(client)["unlucky"]?.count == 1 })
+        #expect(controller.text.contains("write failed; will retry"), "\(controller.text)")
+        #expect(controller.text.contains("injected fault"))
+        let m = try await httpGet(controller.adminPort, "/metrics").1
+        #expect(metric(m, "metallb_k8s_client_update_errors_total") == 3, "\(m)")
+        #expect(Set(try await ips(client).values.flatMap { $0 }).count == 2)
+        #expect(controller.process.isRunning)
+        controller.stop()
+        #expect(controller.process.terminationStatus == 0)
     }
 
     /// `--log-format json` writes one JSON object per line with level, logger, message and metadata.
