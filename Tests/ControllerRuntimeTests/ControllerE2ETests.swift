@@ -385,6 +385,7 @@ struct ControllerE2ETests {
         let fault: JSONValue = ["method": "PATCH", "path": "/api/v1/namespaces/default/services/unlucky/status", "code": 500, "count": 3]
         _ = try await client.raw(method: "POST", path: "/emulator/faults", body: JSONText.serialize(fault))
         for n in ["unlucky", "fine"] { try await client.create(.services, namespace: "default", lbService(n)) }
+        try await client.create(.services, namespace: "default", lbService("garbled", annotations: ["metallb.io/loadBalancerIPs": "192.0.2.300"]))
         let controller = try site.controller()
         #expect(try await eventually { try await ips(client)["fine"]?.count == 1 })
         #expect(try await eventually(15) { try await ips(client)["unlucky"]?.count == 1 })
@@ -393,6 +394,10 @@ struct ControllerE2ETests {
         let m = try await httpGet(controller.adminPort, "/metrics").1
         #expect(metric(m, "metallb_k8s_client_update_errors_total") == 3, "\(m)")
         #expect(Set(try await ips(client).values.flatMap { $0 }).count == 2)
+        // The malformed annotation fails only its own Service, with a Warning that quotes it.
+        let garbled = try await client.list(.events, namespace: "default").items.filter { $0.regarding?.name == "garbled" }
+        #expect(garbled.contains { $0.type == "Warning" && ($0.note ?? "").contains("192.0.2.300") }, "\(garbled)")
+        #expect(try await ips(client)["garbled"] == [])
         #expect(controller.process.isRunning)
         controller.stop()
         #expect(controller.process.terminationStatus == 0)
