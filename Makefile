@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build and the tests need; installed when missing.
-APT_PACKAGES := libnl-3-dev libnl-route-3-dev
+APT_PACKAGES := libnl-3-dev libnl-route-3-dev iproute2 iputils-arping ndisc6 tcpdump bird2 frr gobgpd nftables
 FUZZ_SECONDS ?= 600
 
 .PHONY: build test deps release bench fuzz-config fuzz-frames clean

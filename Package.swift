@@ -45,6 +45,15 @@ let package = Package(
         // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives"]),
+        // Layer 2: AF_PACKET sockets (C shim for sockaddr_ll, the BPF filter, multicast membership) and the
+        // layer 2 announcer that answers ARP/NDP and sends gratuitous bursts.
+        .target(name: "CPacket"),
+        .target(
+            name: "PacketSocket",
+            dependencies: ["CPacket", "LinkLayer", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         // Layer 2: a Kubernetes API server subset for tests and the demo: object store, HTTPS, watch, discovery.
         .target(
             name: "KubernetesEmulator",
@@ -86,8 +95,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "speaker",
-            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol",
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket",
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "kube-emulator",

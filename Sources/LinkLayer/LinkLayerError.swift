@@ -6,6 +6,7 @@ public struct LinkLayerError: Error, Hashable, Sendable, CustomStringConvertible
         case ipv6 = "IPv6 packet"
         case icmpv6 = "ICMPv6 message"
         case ndpOption = "NDP option"
+        case schedule = "gratuitous schedule"
     }
 
     public var layer: Layer

@@ -8,7 +8,7 @@ struct Speaker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker",
         abstract: "Beacon's speaker: announces LoadBalancer IPs over ARP/NDP and BGP, and explains what it does.",
-        subcommands: [Validate.self, Interfaces.self, Decode.self]
+        subcommands: [Validate.self, Interfaces.self, Decode.self, Announce.self, WhoHas.self]
     )
 
     /// Exit codes: 0 success, 1 the checked thing is bad (invalid config), 2 unreadable input or bad usage.
@@ -22,7 +22,7 @@ struct Speaker: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
-            if code == .success || code.rawValue == 1 || code.rawValue == 2 {
+            if code == .success || (1...3).contains(code.rawValue) {
                 exit(withError: error)
             }
             // ArgumentParser's usage errors (EX_USAGE, 64) become 2, as documented.

@@ -1,0 +1,232 @@
+import LinkLayer
+import Logging
+import NIOCore
+import NetworkPrimitives
+import Synchronization
+
+/// Makes the segment send an address's traffic to this node: answers ARP requests and neighbour solicitations for
+/// the announced addresses on the chosen interfaces, and sends a gratuitous burst (ARP requests, unsolicited NAs
+/// with Override) on takeover. Release stops answering at once.
+///
+/// The hot path (a frame arrives, an answer leaves) runs on the socket's event loop against a snapshot of the
+/// announced set behind a Mutex; `update` is serialised by the actor. See `NeighborResponder` for the rules.
+public actor LayerTwoAnnouncer {
+    /// One address on one interface.
+    public struct Announcement: Hashable, Sendable, CustomStringConvertible {
+        public var ip: IPAddress
+        public var interface: LinkEndpoint
+        public init(ip: IPAddress, interface: LinkEndpoint) {
+            self.ip = ip
+            self.interface = interface
+        }
+        public var description: String { "\(ip) on \(interface.name)" }
+    }
+
+    /// Another station claims one of our addresses.
+    public struct Conflict: Hashable, Sendable, CustomStringConvertible {
+        public var ip: IPAddress
+        public var interface: String
+        public var mac: MACAddress
+        public var description: String { "\(mac) on \(interface) also claims \(ip)" }
+    }
+
+    /// What an update did.
+    public struct UpdateReport: Sendable {
+        public var added: [Announcement] = []
+        public var removed: [Announcement] = []
+        /// Announcements that could not be made, with the reason (the interface's socket could not be opened).
+        public var failed: [Announcement: String] = [:]
+    }
+
+    let schedule: GratuitousSchedule
+    let metrics: LayerTwoMetrics
+    let logger: Logger
+    let hot: HotState
+    private var sockets: [Int: PacketSocket] = [:]
+    private var current: Set<Announcement> = []
+    /// Solicited-node group MACs joined per interface, with how many announced addresses need each.
+    private var groups: [Int: [MACAddress: Int]] = [:]
+
+    public init(schedule: GratuitousSchedule = .default, metrics: LayerTwoMetrics = LayerTwoMetrics(), logger: Logger,
+                onConflict: @escaping @Sendable (Conflict) -> Void = { _ in }) {
+        self.schedule = schedule
+        self.metrics = metrics
+        self.logger = logger
+        hot = HotState(metrics: metrics, logger: logger, onConflict: onConflict)
+    }
+
+    public var announced: Set<Announcement> { current }
+
+    /// Makes `desired` the announced set: new announcements get their first gratuitous frame before this returns;
+    /// withdrawn ones are no longer answered from the moment their interface's responder is swapped.
+    @discardableResult
+    public func update(_ desired: Set<Announcement>) async -> UpdateReport {
+        var report = UpdateReport()
+        var wanted = desired
+        // Sockets for interfaces that are new.
+        for endpoint in Set(desired.map(\.interface)) where sockets[endpoint.index]?.endpoint != endpoint {
+            if let old = sockets.removeValue(forKey: endpoint.index) { await old.close() }
+            do {
+                let hot = self.hot
+                let index = endpoint.index
+                sockets[endpoint.index] = try await PacketSocket.open(endpoint) { frame in hot.handle(frame, interface: index) }
+                logger.debug("listening for ARP and NDP", metadata: ["interface": "\(endpoint.name)"])
+            } catch {
+                for a in desired where a.interface == endpoint {
+                    report.failed[a] = "\(error)"
+                    wanted.remove(a)
+                }
+                logger.warning("cannot announce on interface", metadata: ["interface": "\(endpoint.name)", "error": "\(error)"])
+            }
+        }
+        let added = wanted.subtracting(current)
+        let removed = current.subtracting(wanted)
+        report.added = Array(added)
+        report.removed = Array(removed)
+
+        // Swap the responders first: from here on, withdrawn addresses are not answered and new ones are.
+        var responders: [Int: NeighborResponder] = [:]
+        for a in wanted {
+            var r = responders[a.interface.index] ?? NeighborResponder(mac: a.interface.mac)
+            switch a.ip {
+            case .v4(let v4): r.ownedIPv4.insert(v4)
+            case .v6(let v6): r.ownedIPv6.insert(v6)
+            }
+            responders[a.interface.index] = r
+        }
+        let generation = hot.replace(responders, withdrawn: removed.map(\.ip))
+        current = wanted
+
+        // Solicited-node groups, so solicitations reach us on NICs that filter multicast.
+        for a in added { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: 1) } }
+        for a in removed { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: -1) } }
+
+        // Gratuitous bursts: the first frame at once, the rest on the socket's event loop if still announced.
+        var byInterface: [Int: [Announcement]] = [:]
+        for a in added { byInterface[a.interface.index, default: []].append(a) }
+        for (index, announcements) in byInterface {
+            guard let socket = sockets[index] else { continue }
+            let frames = announcements.map { (ip: $0.ip, frame: Self.gratuitous($0)) }
+            for (n, offset) in schedule.offsets.enumerated() {
+                let send: @Sendable () -> Void = { [hot, metrics] in
+                    let live = n == 0 ? frames : frames.filter { hot.isCurrent($0.ip, interface: index, since: generation) }
+                    for f in live where socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
+                }
+                if offset == .zero { send() } else { socket.eventLoop.scheduleTask(in: .nanoseconds(offset.nanoseconds)) { send() } }
+            }
+        }
+        if !added.isEmpty || !removed.isEmpty {
+            logger.info("layer 2 announcements changed", metadata: ["added": "\(added.count)", "removed": "\(removed.count)",
+                                                                   "announced": "\(current.count)"])
+        }
+
+        // Sockets no longer needed.
+        let needed = Set(wanted.map(\.interface.index))
+        for (index, socket) in sockets where !needed.contains(index) {
+            sockets[index] = nil
+            groups[index] = nil
+            await socket.close()
+        }
+        return report
+    }
+
+    /// Stops answering everything and closes every socket (SIGTERM).
+    public func stop() async {
+        await update([])
+    }
+
+    private func adjustGroup(_ ip: IPv6Address, interface: Int, by delta: Int) {
+        let mac = NDP.multicastMAC(for: NDP.solicitedNodeMulticast(ip))
+        let before = groups[interface]?[mac] ?? 0
+        let after = max(0, before + delta)
+        groups[interface, default: [:]][mac] = after == 0 ? nil : after
+        guard let socket = sockets[interface], (before == 0) != (after == 0) else { return }
+        do { try socket.membership(mac, join: after > 0) } catch {
+            logger.warning("multicast membership failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A gratuitous ARP request (accepted by Linux even within `locktime`) or an unsolicited NA to all nodes.
+    static func gratuitous(_ a: Announcement) -> ByteBuffer {
+        switch a.ip {
+        case .v4(let ip):
+            return ARPPacket.gratuitousRequest(mac: a.interface.mac, ip: ip).frame(from: a.interface.mac).encoded
+        case .v6(let ip):
+            return NDP.unsolicitedAdvertisement(ip: ip, mac: a.interface.mac, from: a.interface.linkLocal ?? ip)
+                .frame(from: a.interface.mac).encoded
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+}
+
+/// The announcer's state the event loops read for every frame.
+final class HotState: Sendable {
+    struct State {
+        var responders: [Int: NeighborResponder] = [:]
+        var generation: UInt64 = 0
+        /// When each (interface, address) became announced, for cancelling a burst after a release.
+        var since: [Int: [IPAddress: UInt64]] = [:]
+        var reportedConflicts: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+    let metrics: LayerTwoMetrics
+    let logger: Logger
+    let onConflict: @Sendable (LayerTwoAnnouncer.Conflict) -> Void
+
+    init(metrics: LayerTwoMetrics, logger: Logger, onConflict: @escaping @Sendable (LayerTwoAnnouncer.Conflict) -> Void) {
+        self.metrics = metrics
+        self.logger = logger
+        self.onConflict = onConflict
+    }
+
+    /// Installs new responders; returns the generation stamped on newly announced addresses.
+    func replace(_ responders: [Int: NeighborResponder], withdrawn: [IPAddress]) -> UInt64 {
+        state.withLock { s in
+            s.generation += 1
+            var since: [Int: [IPAddress: UInt64]] = [:]
+            for (index, r) in responders {
+                let old = s.since[index] ?? [:]
+                for ip in r.ownedIPv4.map(IPAddress.v4) + r.ownedIPv6.map(IPAddress.v6) {
+                    since[index, default: [:]][ip] = old[ip] ?? s.generation
+                }
+            }
+            s.since = since
+            s.responders = responders
+            for ip in withdrawn { s.reportedConflicts = s.reportedConflicts.filter { !$0.hasPrefix("\(ip) ") } }
+            return s.generation
+        }
+    }
+
+    func isCurrent(_ ip: IPAddress, interface: Int, since generation: UInt64) -> Bool {
+        state.withLock { $0.since[interface]?[ip] == generation }
+    }
+
+    /// Decides about one received frame; returns the answer to send, if any.
+    func handle(_ frame: ByteBuffer, interface: Int) -> ByteBuffer? {
+        guard let responder = state.withLock({ $0.responders[interface] }) else { return nil }
+        switch responder.respond(to: frame) {
+        case .reply(let ip, let answer):
+            metrics.increment(.requests, ip)
+            metrics.increment(.responses, ip)
+            return answer.encoded
+        case .refuse(let ip, _):
+            metrics.increment(.requests, ip)
+            return nil
+        case .conflict(let ip, let mac):
+            metrics.increment(.conflicts, ip)
+            let first = state.withLock { $0.reportedConflicts.insert("\(ip) \(mac)").inserted }
+            if first { logger.warning("another station claims an announced address", metadata: ["ip": "\(ip)", "mac": "\(mac)"]) }
+            onConflict(.init(ip: ip, interface: "\(interface)", mac: mac))
+            return nil
+        case .ignore:
+            return nil
+        }
+    }
+}
