@@ -44,7 +44,8 @@ let package = Package(
         .target(name: "BGPProtocol", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
-        .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives"]),
+        .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
+                                                .product(name: "NIOPosix", package: "swift-nio")]),
         // Layer 2: AF_PACKET sockets (C shim for sockaddr_ll, the BPF filter, multicast membership) and the
         // layer 2 announcer that answers ARP/NDP and sends gratuitous bursts.
         .target(name: "CPacket"),
@@ -109,6 +110,7 @@ let package = Package(
         .executableTarget(
             name: "beacon-bench",
             dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
+                           "PacketSocket", "LinkLayer", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),

@@ -61,3 +61,13 @@ public struct BGPNotification: Error, Hashable, Sendable, CustomStringConvertibl
 extension UInt16 {
     var bigEndianBytes: [UInt8] { [UInt8(self >> 8), UInt8(self & 0xff)] }
 }
+
+// RFC 4271 §6.3 UPDATE message errors (code 3).
+extension BGPNotification {
+    public static func malformedAttributeList() -> BGPNotification { .init(code: 3, subcode: 1) }
+    public static func unrecognizedWellKnownAttribute(_ type: UInt8) -> BGPNotification { .init(code: 3, subcode: 2, data: [type]) }
+    public static func missingWellKnownAttribute(_ type: UInt8) -> BGPNotification { .init(code: 3, subcode: 3, data: [type]) }
+    public static func attributeLengthError(_ type: UInt8) -> BGPNotification { .init(code: 3, subcode: 5, data: [type]) }
+    public static func optionalAttributeError() -> BGPNotification { .init(code: 3, subcode: 9) }
+    public static func invalidNetworkField() -> BGPNotification { .init(code: 3, subcode: 10) }
+}

@@ -20,6 +20,14 @@ public actor LayerTwoAnnouncer {
             self.interface = interface
         }
         public var description: String { "\(ip) on \(interface.name)" }
+
+        // Identity is the address, the interface index and its MAC: cheap to hash, which matters when a takeover
+        // moves 10,000 addresses at once.
+        public static func == (a: Self, b: Self) -> Bool { a.ip == b.ip && a.interface.index == b.interface.index && a.interface.mac == b.interface.mac }
+        public func hash(into h: inout Hasher) {
+            h.combine(ip)
+            h.combine(interface.index)
+        }
     }
 
     /// Another station claims one of our addresses.
@@ -106,13 +114,24 @@ public actor LayerTwoAnnouncer {
         for a in added { byInterface[a.interface.index, default: []].append(a) }
         for (index, announcements) in byInterface {
             guard let socket = sockets[index] else { continue }
-            let frames = announcements.map { (ip: $0.ip, frame: Self.gratuitous($0)) }
-            for (n, offset) in schedule.offsets.enumerated() {
-                let send: @Sendable () -> Void = { [hot, metrics] in
-                    let live = n == 0 ? frames : frames.filter { hot.isCurrent($0.ip, interface: index, since: generation) }
-                    for f in live where socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
+            // The first frame of each address goes out as soon as it is built: with 10,000 addresses, the first
+            // neighbour hears about its move before the last frame is even encoded.
+            var frames: [(ip: IPAddress, frame: ByteBuffer)] = []
+            frames.reserveCapacity(announcements.count)
+            let immediate = schedule.offsets.first == .zero
+            for a in announcements {
+                let frame = Self.gratuitous(a)
+                if immediate, socket.send(frame) == 1 { metrics.increment(.gratuitous, a.ip) }
+                frames.append((a.ip, frame))
+            }
+            let later = immediate ? Array(schedule.offsets.dropFirst()) : schedule.offsets
+            for offset in later {
+                let batch = frames
+                socket.eventLoop.scheduleTask(in: .nanoseconds(offset.nanoseconds)) { [hot, metrics] in
+                    for f in batch where hot.isCurrent(f.ip, interface: index, since: generation) {
+                        if socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
+                    }
                 }
-                if offset == .zero { send() } else { socket.eventLoop.scheduleTask(in: .nanoseconds(offset.nanoseconds)) { send() } }
             }
         }
         if !added.isEmpty || !removed.isEmpty {

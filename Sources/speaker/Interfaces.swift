@@ -4,7 +4,7 @@ import Netlink
 import NetworkPrimitives
 
 /// `speaker interfaces`: what netlink sees, and which interfaces layer 2 mode would answer on, and why.
-struct Interfaces: ParsableCommand {
+struct Interfaces: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List network interfaces and whether layer 2 mode would announce on each, with the reason.",
         discussion: """
@@ -19,18 +19,36 @@ struct Interfaces: ParsableCommand {
     @Option(name: .customLong("interface"), help: "Only these interfaces (like an L2Advertisement's interfaces).") var listed: [String] = []
     @Option(name: .customLong("exclude"), help: "Exclude names matching these regular expressions instead of MetalLB's defaults.") var excludes: [String] = []
     @Option(help: "The service IP to rank interfaces for.") var ip: String?
+    @Flag(help: "Print again whenever a link or address changes (netlink notifications), until interrupted.") var watch = false
 
     func validate() throws {
         if let ip, (try? IPAddress(ip)) == nil { throw ValidationError("--ip \"\(ip)\" is not an IP address") }
         for p in excludes where (try? Regex(p)) == nil { throw ValidationError("--exclude \"\(p)\" is not a regular expression") }
     }
 
-    func run() throws {
+    func run() async throws {
+        if watch {
+            do {
+                try await InterfaceMonitor.watch { interfaces in
+                    print("--- \(ISO8601DateFormatter().string(from: Date()))")
+                    try render(interfaces)
+                    fflush(nil)
+                }
+            } catch {
+                FileHandle.standardError.write(Data("speaker interfaces: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            return
+        }
         let interfaces: [NetworkInterface]
         do { interfaces = try NetlinkReader.interfaces() } catch {
             FileHandle.standardError.write(Data("speaker interfaces: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        try render(interfaces)
+    }
+
+    func render(_ interfaces: [NetworkInterface]) throws {
         let decisions = InterfaceEligibility.evaluate(
             interfaces, listed: listed, excludes: excludes.isEmpty ? InterfaceEligibility.defaultExcludes : excludes,
             ip: ip.flatMap { try? IPAddress($0) })

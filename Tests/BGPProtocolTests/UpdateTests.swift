@@ -1,0 +1,203 @@
+import NIOCore
+import NetworkPrimitives
+import Testing
+@testable import BGPProtocol
+
+private func p(_ s: String) -> IPPrefix { try! IPPrefix(s) }
+
+private let attrs = PathAttributes(asPath: [64512, 4_200_000_000], nextHop: IPv4Address(192, 0, 2, 11),
+                                   nextHopIPv6: try! IPv6Address("2001:db8::11"), med: 10, localPreference: 200,
+                                   communities: [BGPCommunity(65000, 1)], largeCommunities: [LargeCommunity(64512, 1, 2)])
+
+@Suite("UPDATE messages")
+struct UpdateTests {
+    /// Every attribute Beacon sends survives a round trip, IPv4 in the classic fields and IPv6 in MP_REACH, with
+    /// 4-octet and 2-octet AS paths (AS_TRANS plus AS4_PATH for the latter).
+    @Test("round trip", arguments: [true, false])
+    func roundTrip(fourOctet: Bool) throws {
+        let u = UpdateMessage(withdrawn: [p("198.51.100.0/24"), p("2001:db8:1::/48")], attributes: attrs,
+                              announced: [p("192.0.2.100/32"), p("203.0.113.0/25"), p("2001:db8::100/128")])
+        let decoded = try UpdateMessage(decoding: u.encode(fourOctetAS: fourOctet), fourOctetAS: fourOctet)
+        #expect(Set(decoded.withdrawn) == Set(u.withdrawn))
+        #expect(Set(decoded.announced) == Set(u.announced))
+        #expect(decoded.treatAsWithdraw == nil)
+        let d = try #require(decoded.attributes)
+        #expect(d.nextHop == attrs.nextHop && d.nextHopIPv6 == attrs.nextHopIPv6 && d.med == 10 && d.localPreference == 200)
+        #expect(d.communities == attrs.communities && d.largeCommunities == attrs.largeCommunities)
+        #expect(d.asPath == (fourOctet ? attrs.asPath : [64512, 23456]))
+        if !fourOctet { #expect(d.unknown.contains { $0.type == 17 }, "AS4_PATH carried") }
+    }
+
+    /// End-of-RIB markers: an empty UPDATE (IPv4) and an empty MP_UNREACH_NLRI (IPv6).
+    @Test("End-of-RIB")
+    func endOfRIB() throws {
+        for family in [IPFamily.ipv4, .ipv6] {
+            let bytes = UpdateMessage.endOfRIB(family).encode(fourOctetAS: true)
+            #expect(try UpdateMessage(decoding: bytes, fourOctetAS: true).isEndOfRIB, "\(family)")
+        }
+        #expect(UpdateMessage.endOfRIB(.ipv4).encode(fourOctetAS: true).readableBytes == 4)
+    }
+
+    /// RFC 4271/7606 cases, one per row: bytes of an UPDATE body and what the decoder must do with them.
+    static let malformed: [(String, [UInt8], String)] = [
+        ("withdrawn length beyond the message", [0x00, 0x10, 0x00, 0x00], "reset 3/1"),
+        ("attribute length beyond the section", [0x00, 0x00, 0x00, 0x04, 0x40, 0x01, 0x05, 0x00], "reset 3/5"),
+        ("prefix length 33", [0x00, 0x00, 0x00, 0x00, 33, 1, 2, 3, 4, 5], "reset 3/10"),
+        ("truncated NLRI", [0x00, 0x00, 0x00, 0x00, 24, 192, 0], "reset 3/10"),
+        ("NLRI without attributes", [0x00, 0x00, 0x00, 0x00, 8, 10], "reset 3/3"),
+        ("ORIGIN with the optional flag", [0x00, 0x00, 0x00, 0x0e, 0xc0, 0x01, 0x01, 0x00, 0x40, 0x02, 0x00, 0x40, 0x03, 0x04, 192, 0, 2, 1, 8, 10],
+         "withdraw"),
+        ("ORIGIN value 7", [0x00, 0x00, 0x00, 0x0e, 0x40, 0x01, 0x01, 0x07, 0x40, 0x02, 0x00, 0x40, 0x03, 0x04, 192, 0, 2, 1, 8, 10], "withdraw"),
+        ("missing NEXT_HOP", [0x00, 0x00, 0x00, 0x07, 0x40, 0x01, 0x01, 0x00, 0x40, 0x02, 0x00, 8, 10], "withdraw"),
+        ("unknown optional attribute is kept, route accepted",
+         [0x00, 0x00, 0x00, 0x13, 0x40, 0x01, 0x01, 0x00, 0x40, 0x02, 0x00, 0x40, 0x03, 0x04, 192, 0, 2, 1, 0xc0, 0x63, 0x02, 0xaa, 0xbb, 8, 10], "accept"),
+        ("unknown well-known attribute", [0x00, 0x00, 0x00, 0x03, 0x40, 0x63, 0x00], "reset 3/2"),
+        ("AS_PATH segment type 9", [0x00, 0x00, 0x00, 0x14, 0x40, 0x01, 0x01, 0x00, 0x40, 0x02, 0x06, 0x09, 0x01, 0, 0, 0xfc, 0x00,
+                                    0x40, 0x03, 0x04, 192, 0, 2, 1, 8, 10], "withdraw"),
+        ("MP_REACH with a 3-byte next hop", [0x00, 0x00, 0x00, 0x0b, 0x80, 0x0e, 0x08, 0x00, 0x02, 0x01, 0x03, 1, 2, 3, 0x00], "reset 3/9"),
+    ]
+
+    /// Malformed UPDATEs reset the session with the right NOTIFICATION, or are treated as withdraw (RFC 7606).
+    @Test("malformed UPDATEs", arguments: malformed.indices)
+    func malformedUpdate(_ i: Int) {
+        let (name, bytes, expected) = Self.malformed[i]
+        do {
+            let u = try UpdateMessage(decoding: ByteBuffer(bytes: bytes), fourOctetAS: true)
+            let got = u.treatAsWithdraw != nil ? "withdraw" : "accept"
+            #expect(got == expected, "\(name): \(u)")
+            if got == "withdraw" { #expect(u.announced.isEmpty && !u.withdrawn.isEmpty, "\(name)") }
+        } catch {
+            #expect("reset \(error.code)/\(error.subcode)" == expected, "\(name): \(error)")
+        }
+    }
+
+    /// Any truncation of a valid UPDATE is refused or handled, never a crash.
+    @Test("every truncation of a valid UPDATE")
+    func truncations() {
+        let bytes = Array(UpdateMessage(attributes: attrs, announced: [p("192.0.2.100/32"), p("2001:db8::100/128")]).encode(fourOctetAS: true).readableBytesView)
+        for n in 0..<bytes.count { _ = try? UpdateMessage(decoding: ByteBuffer(bytes: bytes[..<n]), fourOctetAS: true) }
+    }
+}
+
+@Suite("Adj-RIB-Out")
+struct AdjRIBOutTests {
+    /// 100,000 /32s with one set of attributes pack into UPDATEs of at most 4,096 bytes, nearly full; a second call
+    /// with no change sends nothing; one withdrawal sends one small UPDATE; a reset re-sends everything.
+    @Test("packs, sends differences only, re-sends after reset")
+    func packing() throws {
+        var rib = AdjRIBOut()
+        var desired: [IPPrefix: PathAttributes] = [:]
+        for i in 0..<100_000 { desired[IPPrefix(host: .v4(IPv4Address(0x0A00_0000 + UInt32(i))))] = attrs }
+        let first = rib.updates(to: desired, fourOctetAS: true)
+        #expect(first.allSatisfy { $0.readableBytes + 19 <= 4096 })
+        #expect(first.count <= 100_000 / 780, "\(first.count) UPDATEs")
+        let announced = try first.flatMap { try UpdateMessage(decoding: $0, fourOctetAS: true).announced }
+        #expect(Set(announced) == Set(desired.keys))
+        #expect(rib.updates(to: desired, fourOctetAS: true).isEmpty)
+        let gone = IPPrefix(host: .v4(IPv4Address(0x0A00_0005)))
+        desired[gone] = nil
+        let w = rib.updates(to: desired, fourOctetAS: true)
+        #expect(w.count == 1)
+        #expect(try UpdateMessage(decoding: w[0], fourOctetAS: true).withdrawn == [gone])
+        rib.reset()
+        #expect(rib.updates(to: desired, fourOctetAS: true).count == first.count)
+    }
+
+    /// Different attributes go in different UPDATEs; IPv6 prefixes go in MP_REACH; withdrawals of both families.
+    @Test("groups by attributes and family")
+    func grouping() throws {
+        var rib = AdjRIBOut()
+        var other = attrs
+        other.communities = [BGPCommunity(65000, 2)]
+        let d: [IPPrefix: PathAttributes] = [p("192.0.2.1/32"): attrs, p("192.0.2.2/32"): other, p("2001:db8::1/128"): attrs]
+        let ups = try rib.updates(to: d, fourOctetAS: true).map { try UpdateMessage(decoding: $0, fourOctetAS: true) }
+        #expect(ups.count == 3)
+        let w = try rib.updates(to: [:], fourOctetAS: true).map { try UpdateMessage(decoding: $0, fourOctetAS: true) }
+        #expect(Set(w.flatMap(\.withdrawn)) == Set(d.keys))
+    }
+}
+
+@Suite("Session state machine (manual clock)")
+struct SessionStateMachineTests {
+    static var config: SessionStateMachine.Configuration {
+        var c = SessionStateMachine.Configuration(localASN: 64513, peerASN: 64512, routerID: IPv4Address(192, 0, 2, 11))
+        c.holdTime = .seconds(9)
+        return c
+    }
+
+    static func peerOpen(asn: ASN = 64512, hold: UInt16 = 90) -> BGPMessage {
+        .open(OpenMessage(asn: asn, holdTime: hold, identifier: IPv4Address(192, 0, 2, 1),
+                          capabilities: [.ipv4Unicast, .ipv6Unicast, .fourOctetASN(asn)]))
+    }
+
+    func established() -> SessionStateMachine {
+        var fsm = SessionStateMachine(configuration: Self.config)
+        _ = fsm.start()
+        _ = fsm.connected(now: .zero)
+        _ = fsm.received(Self.peerOpen(), now: .seconds(1))
+        _ = fsm.received(.keepalive, now: .seconds(1))
+        return fsm
+    }
+
+    /// Idle → Connect → OpenSent → OpenConfirm → Established; the lower hold time wins, keepalive is a third.
+    @Test("comes up and negotiates")
+    func up() {
+        var fsm = SessionStateMachine(configuration: Self.config)
+        #expect(fsm.start() == [.connect])
+        guard case .send(.open(let open))? = fsm.connected(now: .zero).first else { Issue.record("no OPEN"); return }
+        #expect(open.holdTime == 9 && open.capabilities.contains(.fourOctetASN(64513)))
+        #expect(fsm.received(Self.peerOpen(), now: .seconds(1)) == [.send(.keepalive)])
+        let actions = fsm.received(.keepalive, now: .seconds(1))
+        guard case .established(let n)? = actions.first else { Issue.record("\(actions)"); return }
+        #expect(n.holdTime == .seconds(9) && n.keepaliveTime == .seconds(3) && n.fourOctetAS && n.families == [.ipv4, .ipv6])
+        #expect(fsm.state == .established)
+    }
+
+    /// Keepalives every third of the hold time; a silent peer is dropped with Hold Timer Expired after 9 s.
+    @Test("keepalives and hold timer")
+    func timers() {
+        var fsm = established()
+        #expect(fsm.tick(now: .seconds(3)) == [])
+        #expect(fsm.tick(now: .seconds(4)) == [.send(.keepalive)])
+        #expect(fsm.received(.keepalive, now: .seconds(5)) == [])
+        #expect(fsm.tick(now: .seconds(13)) != [.send(.notification(.holdTimerExpired())), .close])
+        let expiry = fsm.tick(now: .seconds(14))
+        #expect(expiry.prefix(2) == [.send(.notification(.holdTimerExpired())), .close], "\(expiry)")
+        #expect(fsm.state == .idle && fsm.lastError?.contains("hold timer expired") == true)
+    }
+
+    /// A wrong peer AS is refused with Bad Peer AS; retries back off 1, 2, 4 ... up to 60 s and reset once up.
+    @Test("bad peer AS and backoff")
+    func badPeer() {
+        var fsm = SessionStateMachine(configuration: Self.config)
+        _ = fsm.start()
+        _ = fsm.connected(now: .zero)
+        let a = fsm.received(Self.peerOpen(asn: 65000), now: .zero)
+        #expect(a.first == .send(.notification(.badPeerAS())))
+        #expect(a.last == .down(reason: "peer's OPEN refused: OPEN Message Error / Bad Peer AS (2/2)", retry: .seconds(1)))
+        var delays: [Duration] = []
+        for _ in 0..<8 {
+            _ = fsm.retry()
+            if case .down(_, let retry)? = fsm.connectFailed("refused").last, let retry { delays.append(retry) }
+        }
+        #expect(delays == [.seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(32), .seconds(60), .seconds(60), .seconds(60)])
+    }
+
+    /// Stop sends Cease/Administrative Shutdown and schedules no retry.
+    @Test("stop sends Cease")
+    func stop() {
+        var fsm = established()
+        let a = fsm.stop(reason: "speaker shutting down")
+        #expect(a.first == .send(.notification(.administrativeShutdown("speaker shutting down"))))
+        #expect(a.last == .down(reason: "stopped", retry: nil))
+        #expect(fsm.retry() == [])
+    }
+
+    /// An UPDATE before Established, or an OPEN when established, is an FSM error.
+    @Test("unexpected messages")
+    func unexpected() {
+        var fsm = established()
+        let a = fsm.received(Self.peerOpen(), now: .seconds(2))
+        #expect(a.first == .send(.notification(.finiteStateMachineError())))
+    }
+}
