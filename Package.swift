@@ -55,6 +55,14 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
+        // Layer 2: one NIO TCP session per BGP peer (MD5, TTL, source address, timers, backoff).
+        .target(name: "CBGPSocket"),
+        .target(
+            name: "BGPTransport",
+            dependencies: ["BGPProtocol", "CBGPSocket", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
+        ),
         // Layer 2: a Kubernetes API server subset for tests and the demo: object store, HTTPS, watch, discovery.
         .target(
             name: "KubernetesEmulator",
@@ -96,7 +104,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "speaker",
-            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket",
+            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

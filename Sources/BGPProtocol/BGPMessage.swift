@@ -242,3 +242,19 @@ extension Capability {
         }
     }
 }
+
+extension Capability: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .multiprotocol(let afi, let safi):
+            let family = afi == 1 ? "ipv4" : afi == 2 ? "ipv6" : "afi\(afi)"
+            return safi == 1 ? "\(family)-unicast" : "\(family)-safi\(safi)"
+        case .routeRefresh: return "route-refresh"
+        case .enhancedRouteRefresh: return "enhanced-route-refresh"
+        case .gracefulRestart(let restarting, _, let time, let families):
+            return "graceful-restart(time \(time) s\(restarting ? ", restarting" : "")\(families.isEmpty ? "" : ", \(families.count) families"))"
+        case .fourOctetASN(let asn): return "4-octet-as(\(asn))"
+        case .other(let code, _): return "capability-\(code)"
+        }
+    }
+}
