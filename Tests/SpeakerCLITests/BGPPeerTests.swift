@@ -1,0 +1,200 @@
+import Foundation
+import Testing
+
+/// A router namespace and a speaker namespace joined by a veth pair: router 192.0.2.1 / 2001:db8::1, speaker
+/// 192.0.2.11 / 2001:db8::11. The router runs BIRD 2, FRR's bgpd or gobgpd in the foreground (netlab.md §4).
+final class BGPLab {
+    enum Kind: String, CaseIterable, Sendable { case bird, frr, gobgp }
+
+    struct Neighbor {
+        var address: String
+        var asn: UInt32
+        var password: String?
+    }
+
+    let kind: Kind
+    let prefix: String
+    let dir: URL
+    var router: String { "\(prefix)-r" }
+    var speaker: String { "\(prefix)-s" }
+    private(set) var daemon: BackgroundSpeaker?
+    private var made: [String] = []
+
+    init(_ kind: Kind, routerAS: UInt32 = 64512, neighbors: [Neighbor]) throws {
+        self.kind = kind
+        prefix = "bcn-bgp-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
+        dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(prefix)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func must(_ args: [String]) throws {
+            let r = try sh(args)
+            try #require(r.status == 0, "\(args.joined(separator: " ")): \(r.output)")
+        }
+        for ns in [router, speaker] {
+            try must(["ip", "netns", "add", ns]); made.append(ns)
+            try must(["ip", "-n", ns, "link", "set", "lo", "up"])
+        }
+        try must(["ip", "link", "add", "eth0", "netns", router, "type", "veth", "peer", "name", "eth0", "netns", speaker])
+        for (ns, host) in [(router, 1), (speaker, 11)] {
+            try must(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            try must(["ip", "-n", ns, "addr", "add", "192.0.2.\(host)/24", "dev", "eth0"])
+            try must(["ip", "-n", ns, "addr", "add", "2001:db8::\(host)/64", "dev", "eth0", "nodad"])
+        }
+        try start(routerAS: routerAS, neighbors: neighbors)
+    }
+
+    private func start(routerAS: UInt32, neighbors: [Neighbor]) throws {
+        switch kind {
+        case .bird:
+            var conf = """
+                log stderr all;
+                router id 192.0.2.1;
+                protocol device {}
+                protocol kernel k4 { ipv4 { import none; export none; }; }
+
+                """
+            for (i, n) in neighbors.enumerated() {
+                let ibgp = n.asn == routerAS
+                conf += """
+                    protocol bgp p\(i) {
+                      local as \(routerAS); neighbor \(n.address) as \(n.asn); passive on;
+                      hold time 9; keepalive time 3; connect retry time 1; error wait time 1,2;
+                      \(n.password.map { "password \"\($0)\";" } ?? "")
+                      ipv4 { import all; export none; \(ibgp ? "gateway direct;" : "") };
+                      ipv6 { import all; export none; \(ibgp ? "gateway direct;" : "") };
+                    }
+
+                    """
+            }
+            try conf.write(to: dir.appendingPathComponent("bird.conf"), atomically: true, encoding: .utf8)
+            daemon = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "bird", "-f", "-c", dir.appendingPathComponent("bird.conf").path,
+                                                    "-s", dir.appendingPathComponent("bird.ctl").path, "-P", dir.appendingPathComponent("bird.pid").path])
+            #expect((0..<100).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: dir.appendingPathComponent("bird.ctl").path) })
+        case .frr:
+            var conf = """
+                frr defaults traditional
+                log stdout
+                router bgp \(routerAS)
+                 bgp router-id 192.0.2.1
+                 no bgp ebgp-requires-policy
+                 no bgp network import-check
+
+                """
+            for n in neighbors {
+                conf += " neighbor \(n.address) remote-as \(n.asn)\n neighbor \(n.address) timers 3 9\n neighbor \(n.address) passive\n"
+                if let p = n.password { conf += " neighbor \(n.address) password \(p)\n" }
+            }
+            conf += " address-family ipv6 unicast\n"
+            for n in neighbors { conf += "  neighbor \(n.address) activate\n" }
+            conf += " exit-address-family\n"
+            let frrDir = dir.appendingPathComponent("frr")
+            try FileManager.default.createDirectory(at: frrDir, withIntermediateDirectories: true)
+            try conf.write(to: frrDir.appendingPathComponent("bgpd.conf"), atomically: true, encoding: .utf8)
+            daemon = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "/usr/lib/frr/bgpd", "-f", frrDir.appendingPathComponent("bgpd.conf").path,
+                                                    "-i", frrDir.appendingPathComponent("bgpd.pid").path, "--vty_socket", frrDir.path,
+                                                    "-S", "-Z", "-P", "0", "--log", "stdout"])
+            #expect((0..<150).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: frrDir.appendingPathComponent("bgpd.vty").path) })
+        case .gobgp:
+            var conf = """
+                [global.config]
+                  as = \(routerAS)
+                  router-id = "192.0.2.1"
+                  port = 179
+                  local-address-list = ["192.0.2.1", "2001:db8::1"]
+
+                """
+            for n in neighbors {
+                conf += """
+                    [[neighbors]]
+                      [neighbors.config]
+                        neighbor-address = "\(n.address)"
+                        peer-as = \(n.asn)
+                        \(n.password.map { "auth-password = \"\($0)\"" } ?? "")
+                      [neighbors.timers.config]
+                        hold-time = 9
+                        keepalive-interval = 3
+                      [neighbors.transport.config]
+                        passive-mode = true
+                      [[neighbors.afi-safis]]
+                        [neighbors.afi-safis.config]
+                          afi-safi-name = "ipv4-unicast"
+                      [[neighbors.afi-safis]]
+                        [neighbors.afi-safis.config]
+                          afi-safi-name = "ipv6-unicast"
+
+                    """
+            }
+            try conf.write(to: dir.appendingPathComponent("gobgpd.toml"), atomically: true, encoding: .utf8)
+            daemon = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "gobgpd", "-f", dir.appendingPathComponent("gobgpd.toml").path,
+                                                    "-p", "--api-hosts", "127.0.0.1:50051", "--pprof-disable"])
+            #expect((0..<150).contains { _ in usleep(20_000); return (try? self.rib(.ipv4))?.status == 0 })
+        }
+    }
+
+    enum Family { case ipv4, ipv6 }
+
+    /// The router's table for a family, as the router prints it (text for BIRD, JSON for FRR and GoBGP).
+    func rib(_ family: Family) throws -> (status: Int32, output: String) {
+        switch kind {
+        case .bird:
+            return try sh(["birdc", "-s", dir.appendingPathComponent("bird.ctl").path, "show", "route", "all", "table", family == .ipv4 ? "master4" : "master6"])
+        case .frr:
+            return try sh(["ip", "netns", "exec", router, "vtysh", "--vty_socket", dir.appendingPathComponent("frr").path, "-c",
+                           "show bgp \(family == .ipv4 ? "ipv4" : "ipv6") unicast json detail"])
+        case .gobgp:
+            return try sh(["ip", "netns", "exec", router, "gobgp", "-u", "127.0.0.1", "-p", "50051", "global", "rib", "-a", family == .ipv4 ? "ipv4" : "ipv6", "-j"])
+        }
+    }
+
+    /// Whether the router holds `prefix`, waiting up to `seconds`.
+    func waitForRoute(_ prefix: String, family: Family, present: Bool = true, seconds: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if let out = try? rib(family).output, out.contains(prefix) == present { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return false
+    }
+
+    func signal(_ sig: Int32) {
+        guard let p = daemon?.process, p.isRunning else { return }
+        kill(p.processIdentifier, sig)
+    }
+
+    deinit {
+        if let p = daemon?.process, p.isRunning { kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        for ns in made.reversed() { _ = try? sh(["ip", "netns", "del", ns]) }
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
+@Suite("BGP against BIRD, FRR and GoBGP (namespaces, real daemons)", .tags(.privileged))
+struct BGPPeerTests {
+    /// eBGP over IPv4 carrying an IPv4 and an IPv6 prefix (MP-BGP), with communities and large communities: the
+    /// router holds both with the attributes as sent; SIGTERM of the speaker sends Cease and the routes go at once.
+    @Test("eBGP: IPv4 and IPv6 prefixes with communities; SIGTERM withdraws at once", arguments: BGPLab.Kind.allCases)
+    func ebgp(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
+        let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                         "--hold-time", "9", "--announce", "198.51.100.10/32", "--announce", "2001:db8:5::10/128",
+                                                         "--next-hop-ipv6", "2001:db8::11", "--community", "65000:7",
+                                                         "--large-community", "64513:1:2"])
+        #expect(probe.waitFor("Established"), "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.10", family: .ipv4), "\(kind): \((try? lab.rib(.ipv4).output) ?? "")\n\(probe.output)")
+        #expect(lab.waitForRoute("2001:db8:5::10", family: .ipv6), "\(kind): \((try? lab.rib(.ipv6).output) ?? "")")
+        let v4 = try lab.rib(.ipv4).output
+        switch kind {
+        case .bird:
+            #expect(v4.contains("BGP.community: (65000,7)") && v4.contains("BGP.large_community: (64513, 1, 2)") && v4.contains("BGP.as_path: 64513"), "\(v4)")
+        case .frr:
+            #expect(v4.contains("65000:7") && v4.contains("64513:1:2"), "\(v4)")
+        case .gobgp:
+            #expect(v4.contains("65000:7") || v4.contains("4259840007"), "\(v4)")
+            #expect(v4.contains(#"{"ASN":64513,"LocalData1":1,"LocalData2":2}"#), "\(v4)")
+        }
+        let stopAt = Date()
+        probe.terminate()
+        #expect(probe.output.contains("sent NOTIFICATION Cease / Administrative Shutdown"), "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.10", family: .ipv4, present: false, seconds: 3), "\(kind): route kept after Cease")
+        #expect(Date().timeIntervalSince(stopAt) < 3)
+    }
+}
