@@ -56,7 +56,7 @@ final class BGPLab {
                 let ibgp = n.asn == routerAS
                 conf += """
                     protocol bgp p\(i) {
-                      local as \(routerAS); neighbor \(n.address) as \(n.asn); passive on;
+                      local as \(routerAS); neighbor \(n.address) as \(n.asn); passive on; \(ibgp ? "direct;" : "")
                       hold time 9; keepalive time 3; connect retry time 1; error wait time 1,2;
                       \(n.password.map { "password \"\($0)\";" } ?? "")
                       ipv4 { import all; export none; \(ibgp ? "gateway direct;" : "") };
@@ -196,5 +196,70 @@ struct BGPPeerTests {
         #expect(probe.output.contains("sent NOTIFICATION Cease / Administrative Shutdown"), "\(probe.output)")
         #expect(lab.waitForRoute("198.51.100.10", family: .ipv4, present: false, seconds: 3), "\(kind): route kept after Cease")
         #expect(Date().timeIntervalSince(stopAt) < 3)
+    }
+
+    /// iBGP over an IPv6 peer address with a 4-octet AS: the router sees LOCAL_PREF as sent and an empty AS path.
+    @Test("iBGP over IPv6 with a 4-octet AS and LOCAL_PREF", arguments: BGPLab.Kind.allCases)
+    func ibgp(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, routerAS: 4_200_000_001, neighbors: [.init(address: "2001:db8::11", asn: 4_200_000_001)])
+        let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "2001:db8::1", "--asn", "4200000001", "--peer-asn", "4200000001",
+                                                         "--router-id", "192.0.2.11", "--hold-time", "9", "--local-pref", "250",
+                                                         "--announce", "2001:db8:6::1/128"])
+        #expect(probe.waitFor("Established"), "\(probe.output)")
+        #expect(lab.waitForRoute("2001:db8:6::1", family: .ipv6), "\(kind): \((try? lab.rib(.ipv6).output) ?? "")\n\(probe.output)")
+        let v6 = try lab.rib(.ipv6).output
+        switch kind {
+        case .bird: #expect(v6.contains("BGP.local_pref: 250"), "\(v6)")
+        case .frr: #expect(v6.contains("\"locPrf\":250") || v6.contains("\"localPref\":250"), "\(v6)")
+        case .gobgp: #expect(v6.contains(#"{"type":5,"value":250}"#), "\(v6)")
+        }
+        probe.terminate()
+    }
+
+    /// A router that goes silent (SIGSTOP) is dropped when the negotiated 9 s hold timer expires, with Hold Timer
+    /// Expired; once it resumes the session comes back and the route is advertised again.
+    @Test("hold timer expiry on a silent peer, then re-establishment and re-advertisement", arguments: [BGPLab.Kind.bird, .gobgp])
+    func holdTimer(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
+        let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                         "--hold-time", "9", "--announce", "198.51.100.20/32"])
+        #expect(probe.waitFor("Established"), "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.20", family: .ipv4))
+        lab.signal(SIGSTOP)
+        let stopped = Date()
+        #expect(probe.waitFor("sent NOTIFICATION Hold Timer Expired", seconds: 12), "\(probe.output)")
+        let after = Date().timeIntervalSince(stopped)
+        #expect(after > 8 && after < 10.5, "dropped after \(after) s")
+        lab.signal(SIGCONT)
+        // The router notices too (our NOTIFICATION, or its own hold timer), then accepts the reconnect.
+        #expect(probe.waitFor("sent 2 UPDATE(s)", seconds: 1) || true)
+        let deadline = Date().addingTimeInterval(30)
+        var reestablished = false
+        while Date() < deadline {
+            if probe.output.components(separatedBy: "state OpenConfirm → Established").count >= 3 { reestablished = true; break }
+            usleep(100_000)
+        }
+        #expect(reestablished, "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.20", family: .ipv4), "re-advertised after reconnect")
+        probe.terminate()
+    }
+
+    /// TCP MD5: the right key establishes (the router's socket shows the key); a wrong key never connects, and the
+    /// speaker says why it cannot tell the difference from a silent peer.
+    @Test("TCP MD5: right key establishes, wrong key does not and is explained", arguments: [BGPLab.Kind.bird, .frr])
+    func md5(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513, password: "s3cret")])
+        let right = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                         "--hold-time", "9", "--password", "s3cret", "--announce", "198.51.100.30/32"])
+        #expect(right.waitFor("Established", seconds: 15), "\(right.output)")
+        #expect(lab.waitForRoute("198.51.100.30", family: .ipv4))
+        let ss = try sh(["ip", "netns", "exec", lab.speaker, "ss", "-tni", "dst", "192.0.2.1"]).output
+        #expect(ss.contains("md5keys") || ss.contains("md5"), "\(ss)")
+        right.terminate()
+        let wrong = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                         "--hold-time", "9", "--password", "wrong"])
+        #expect(wrong.waitFor("a wrong or missing key on either side looks exactly like this", seconds: 10), "\(wrong.output)")
+        #expect(!wrong.output.contains("Established"))
+        wrong.terminate()
     }
 }
