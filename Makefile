@@ -5,7 +5,7 @@ SWIFT ?= swift
 APT_PACKAGES := libnl-3-dev libnl-route-3-dev iproute2 iputils-arping ndisc6 tcpdump bird2 frr gobgpd nftables
 FUZZ_SECONDS ?= 600
 
-.PHONY: build test deps release bench fuzz-config fuzz-frames clean
+.PHONY: build test deps release bench fuzz-config fuzz-frames fuzz-bgp clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,6 +50,15 @@ fuzz-frames: deps
 	mkdir -p .build-fuzz/corpus-frames
 	.build-fuzz/release/fuzz-frames .build-fuzz/corpus-frames Tests/LinkLayerTests/Fixtures/fuzz-corpus \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -rss_limit_mb=2048
+
+# libFuzzer on the BGP message and UPDATE decoders. Corpus: Tests/BGPProtocolTests/Fixtures/fuzz-corpus.
+fuzz-bgp: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-bgp \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-bgp
+	.build-fuzz/release/fuzz-bgp .build-fuzz/corpus-bgp Tests/BGPProtocolTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048
 
 clean:
 	rm -rf .build .build-fuzz

@@ -126,6 +126,7 @@ let package = Package(
         .target(name: "CFuzzerSupport"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerSupport"]),
         .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "FuzzSupport"]),
+        .executableTarget(name: "fuzz-bgp", dependencies: ["BGPProtocol", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(name: "fuzz-frames", dependencies: ["LinkLayer", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
 
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),

@@ -13,7 +13,8 @@ public struct SessionStateMachine: Sendable {
         /// Keepalive interval; nil = a third of the negotiated hold time.
         public var keepaliveTime: Duration?
         public var families: [IPFamily] = [.ipv4, .ipv6]
-        /// Advertise RFC 4724 graceful restart (routers keep our routes for `restartTime` while we restart).
+        /// Advertise RFC 4724 graceful restart (routers keep our routes for `restartTime` while we restart). The
+        /// forwarding bit is set: traffic to service IPs is forwarded by kube-proxy, which a speaker restart leaves alone.
         public var gracefulRestart = false
         public var restartTime: UInt16 = 120
         /// Connect-retry backoff: first delay, doubling per consecutive failure up to `maximumRetry`.
@@ -195,7 +196,7 @@ public struct SessionStateMachine: Sendable {
         caps.append(.fourOctetASN(configuration.localASN))
         if configuration.gracefulRestart {
             caps.append(.gracefulRestart(restarting: false, notification: false, time: configuration.restartTime,
-                                         families: configuration.families.map { GracefulRestartFamily(afi: $0.afi, safi: 1, forwardingPreserved: false) }))
+                                         families: configuration.families.map { GracefulRestartFamily(afi: $0.afi, safi: 1, forwardingPreserved: true) }))
         }
         let seconds = UInt16(clamping: configuration.holdTime.components.seconds)
         return OpenMessage(asn: configuration.localASN, holdTime: seconds, identifier: configuration.routerID, capabilities: caps)

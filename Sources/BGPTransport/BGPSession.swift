@@ -360,13 +360,16 @@ public final class BGPSession: Sendable {
 
     private func read(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, generation: Int) async {
         do {
-            for try await frame in inbound {
+            var broken = false
+            for try await frame in inbound where !broken {
                 var b = frame
                 do {
                     if let m = try b.readBGPMessage() { post(.message(generation, m)) }
                 } catch {
+                    // Keep the connection open (reading and ignoring) until the session has sent its NOTIFICATION
+                    // and closes it.
                     post(.malformed(generation, error))
-                    return
+                    broken = true
                 }
             }
             post(.closed(generation, "peer closed the connection"))

@@ -262,4 +262,69 @@ struct BGPPeerTests {
         #expect(!wrong.output.contains("Established"))
         wrong.terminate()
     }
+
+    /// With graceful restart negotiated, stopping the speaker closes the session without a NOTIFICATION and BIRD
+    /// keeps the route (stale) while the speaker is away; the restarted speaker re-establishes and refreshes it.
+    @Test("graceful restart: the router keeps the routes while the speaker restarts")
+    func gracefulRestart() throws {
+        let lab = try BGPLab(.bird, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
+        let args = ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512", "--hold-time", "9",
+                    "--graceful-restart", "--announce", "198.51.100.40/32"]
+        let first = try BackgroundSpeaker(lab.speaker, args)
+        #expect(first.waitFor("Established"), "\(first.output)")
+        #expect(lab.waitForRoute("198.51.100.40", family: .ipv4))
+        first.terminate()
+        #expect(first.output.contains("closing without NOTIFICATION (graceful restart)"), "\(first.output)")
+        usleep(2_000_000)
+        let during = try lab.rib(.ipv4).output
+        #expect(during.contains("198.51.100.40"), "route dropped during the restart: \(during)")
+        let second = try BackgroundSpeaker(lab.speaker, args)
+        #expect(second.waitFor("Established"), "\(second.output)")
+        #expect(lab.waitForRoute("198.51.100.40", family: .ipv4))
+        second.terminate()
+    }
+
+    /// A peer that sends garbage gets the RFC 4271 NOTIFICATION, the session resets cleanly and is retried; an UPDATE
+    /// with a malformed attribute is treated as withdraw (RFC 7606) and the session stays up. Never a crash.
+    @Test("malformed input from a peer", arguments: ["marker", "length", "type", "withdraw"])
+    func malformed(_ scenario: String) throws {
+        let lab = try BGPLab(.bird, neighbors: [])  // only the namespaces; the peer here is a script
+        lab.signal(SIGKILL)
+        let script = """
+            import socket, struct, sys, time
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("192.0.2.1", 179)); s.listen(1)
+            def msg(t, body, marker=b"\\xff"*16, length=None):
+                return marker + struct.pack(">HB", length if length is not None else 19 + len(body), t) + body
+            caps = bytes([2, 6, 65, 4]) + struct.pack(">I", 64512)
+            c, _ = s.accept()
+            c.recv(4096)
+            c.sendall(msg(1, struct.pack(">BHHIB", 4, 64512, 9, 0xC0000201, len(caps)) + caps) + msg(4, b""))
+            time.sleep(0.3)
+            bad = {"marker": msg(4, b"", marker=b"\\x00"*16), "length": msg(4, b"", length=5000), "type": msg(9, b""),
+                   "withdraw": msg(2, struct.pack(">HH", 0, 7) + bytes([0xc0, 1, 1, 0, 0x40, 2, 0]) + bytes([8, 10]))}[sys.argv[1]]
+            c.sendall(bad)
+            time.sleep(1.5)
+            c.sendall(msg(4, b""))
+            time.sleep(1.0)
+            """
+        try script.write(to: lab.dir.appendingPathComponent("peer.py"), atomically: true, encoding: .utf8)
+        let peer = try BackgroundSpeaker(command: ["ip", "netns", "exec", lab.router, "python3", lab.dir.appendingPathComponent("peer.py").path, scenario])
+        usleep(300_000)
+        let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512", "--hold-time", "9"])
+        #expect(probe.waitFor("Established"), "\(probe.output)\n\(peer.output)")
+        switch scenario {
+        case "marker": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Connection Not Synchronized (1/1)"), "\(probe.output)")
+        case "length": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Bad Message Length (1/2)"), "\(probe.output)")
+        case "type": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Bad Message Type (1/3)"), "\(probe.output)")
+        default:
+            // Treat-as-withdraw: no NOTIFICATION, the session stays up past the next keepalive.
+            usleep(2_000_000)
+            #expect(!probe.output.contains("sent NOTIFICATION"), "\(probe.output)")
+            #expect(!probe.output.contains("down:"), "\(probe.output)")
+        }
+        if scenario != "withdraw" { #expect(probe.waitFor("retrying in about"), "\(probe.output)") }
+        #expect(probe.process.isRunning, "the speaker must not crash")
+        probe.terminate()
+        peer.kill9()
+    }
 }

@@ -1,0 +1,41 @@
+import BGPProtocol
+import FuzzSupport
+import NIOCore
+
+/// Feeds arbitrary bytes to the BGP message decoder, then decodes any UPDATE body with both AS widths; whatever
+/// decodes must re-encode and decode to the same prefixes. Errors are fine (they are NOTIFICATIONs); crashes,
+/// hangs and unbounded allocations are not.
+func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
+    var buffer = ByteBuffer(bytes: bytes)
+    var messages = 0
+    while messages < 64, let message = try? buffer.readBGPMessage() {
+        messages += 1
+        if case .update(let body) = message {
+            for four in [true, false] {
+                guard let u = try? UpdateMessage(decoding: body, fourOctetAS: four) else { continue }
+                let again = try? UpdateMessage(decoding: u.encode(fourOctetAS: four), fourOctetAS: four)
+                precondition(again.map { Set($0.announced) == Set(u.announced) } ?? false, "UPDATE round trip")
+            }
+        }
+        var out = ByteBuffer()
+        out.writeBGPMessage(message)
+    }
+    // The body decoder also sees the raw bytes, as if they were an UPDATE body.
+    _ = try? UpdateMessage(decoding: ByteBuffer(bytes: bytes), fourOctetAS: true)
+}
+
+#if FUZZING
+@_cdecl("fuzz_bgp_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    Fuzzing.runDriver(argc, argv) { data, size in
+        fuzzOne(UnsafeBufferPointer(start: data, count: size))
+        return 0
+    }
+}
+#else
+/// Without libFuzzer: replays files or directories of inputs (the kept corpus).
+@main
+struct FuzzReplay {
+    static func main() { Fuzzing.replay(CommandLine.arguments.dropFirst(), fuzzOne) }
+}
+#endif
