@@ -118,7 +118,8 @@ let package = Package(
         .executableTarget(
             name: "beacon-bench",
             dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
-                           "PacketSocket", "LinkLayer", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
+                           "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport",
+                           .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),

@@ -28,16 +28,16 @@ struct LayerTwoBench: AsyncParsableCommand {
             // Build the namespace and a veth pair, run again inside it, remove the namespace.
             guard getuid() == 0 else { throw ValidationError("beacon-bench l2 needs root (network namespaces, raw sockets)") }
             let ns = "bcn-bench-l2-\(getpid())"
-            defer { _ = shell(["ip", "netns", "del", ns]) }
+            defer { _ = shellStatus(["ip", "netns", "del", ns]) }
             for step in [["ip", "netns", "add", ns], ["ip", "-n", ns, "link", "add", "a0", "type", "veth", "peer", "name", "b0"],
                          ["ip", "-n", ns, "link", "set", "a0", "up"], ["ip", "-n", ns, "link", "set", "b0", "up"],
                          ["ip", "-n", ns, "link", "set", "lo", "up"]] {
-                guard shell(step) == 0 else { throw ValidationError("failed: \(step.joined(separator: " "))") }
+                guard shellStatus(step) == 0 else { throw ValidationError("failed: \(step.joined(separator: " "))") }
             }
             var args = ["ip", "netns", "exec", ns, "env", "BEACON_BENCH_NETNS=\(ns)", CommandLine.arguments[0], "l2",
                         "--rate", "\(rate)", "--seconds", "\(seconds)", "--runs", "\(runs)"]
             for s in sizes { args += ["--sizes", "\(s)"] }
-            let rc = shell(args)
+            let rc = shellStatus(args)
             if rc != 0 { throw ExitCode(rc) }
             return
         }
@@ -121,7 +121,7 @@ struct LayerTwoBench: AsyncParsableCommand {
 private func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 private func f3(_ x: Double) -> String { String(format: "%.3f", x) }
 
-private func shell(_ args: [String]) -> Int32 {
+func shellStatus(_ args: [String]) -> Int32 {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
