@@ -32,6 +32,8 @@ bench: deps
 	.build/release/beacon-bench alloc
 	.build/release/beacon-bench kube
 	.build/release/beacon-bench controller
+	@if [ "$$(id -u)" = 0 ]; then .build/release/beacon-bench l2 && .build/release/beacon-bench bgp; \
+	 else echo "skipping l2 and bgp benchmarks (need root for network namespaces)"; fi
 
 # libFuzzer on the YAML -> Configuration path. Corpus: Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus.
 fuzz-config: deps

@@ -123,7 +123,28 @@ struct Decode: ParsableCommand {
         switch m {
         case .keepalive: return "KEEPALIVE"
         case .notification(let n): return "NOTIFICATION \(n)"
-        case .update(let body): return "UPDATE (\(body.readableBytes) bytes; attributes not decoded yet)"
+        case .update(let body):
+            // The AS width is a session property; 4 octets is what every modern peer negotiates.
+            let u: UpdateMessage
+            do { u = try UpdateMessage(decoding: body, fourOctetAS: true) } catch {
+                return "UPDATE (\(body.readableBytes) bytes) malformed; a speaker answers NOTIFICATION \(error)"
+            }
+            if u.isEndOfRIB { return "UPDATE End-of-RIB" }
+            var parts: [String] = []
+            if !u.withdrawn.isEmpty { parts.append("withdraw \(u.withdrawn.map(\.description).joined(separator: " "))") }
+            if !u.announced.isEmpty { parts.append("announce \(u.announced.map(\.description).joined(separator: " "))") }
+            if let a = u.attributes, !u.announced.isEmpty {
+                var attrs = ["origin \(a.origin)", "as-path [\(a.asPath.map(\.description).joined(separator: " "))]"]
+                if let nh = a.nextHop { attrs.append("next-hop \(nh)") }
+                if let nh = a.nextHopIPv6 { attrs.append("next-hop \(nh)") }
+                if let m = a.med { attrs.append("med \(m)") }
+                if let lp = a.localPreference { attrs.append("local-pref \(lp)") }
+                if !a.communities.isEmpty { attrs.append("communities \(a.communities.map(\.description).joined(separator: " "))") }
+                if !a.largeCommunities.isEmpty { attrs.append("large-communities \(a.largeCommunities.map(\.description).joined(separator: " "))") }
+                parts.append(attrs.joined(separator: ", "))
+            }
+            if let why = u.treatAsWithdraw { parts.append("treated as withdraw (RFC 7606): \(why)") }
+            return "UPDATE " + parts.joined(separator: "; ")
         case .routeRefresh(let afi, let subtype, let safi): return "ROUTE-REFRESH afi \(afi) safi \(safi) subtype \(subtype)"
         case .open(let o):
             let caps = o.capabilities.map { c -> String in
