@@ -79,6 +79,7 @@ final class BGPLab {
                  no bgp network import-check
 
                 """
+            conf += " bgp graceful-restart\n"
             for n in neighbors {
                 conf += " neighbor \(n.address) remote-as \(n.asn)\n neighbor \(n.address) timers 3 9\n neighbor \(n.address) passive\n"
                 if let p = n.password { conf += " neighbor \(n.address) password \(p)\n" }
@@ -114,6 +115,9 @@ final class BGPLab {
                         keepalive-interval = 3
                       [neighbors.transport.config]
                         passive-mode = true
+                      [neighbors.graceful-restart.config]
+                        enabled = true
+                        helper-only = true
                       [[neighbors.afi-safis]]
                         [neighbors.afi-safis.config]
                           afi-safi-name = "ipv4-unicast"
@@ -218,7 +222,7 @@ struct BGPPeerTests {
 
     /// A router that goes silent (SIGSTOP) is dropped when the negotiated 9 s hold timer expires, with Hold Timer
     /// Expired; once it resumes the session comes back and the route is advertised again.
-    @Test("hold timer expiry on a silent peer, then re-establishment and re-advertisement", arguments: [BGPLab.Kind.bird, .gobgp])
+    @Test("hold timer expiry on a silent peer, then re-establishment and re-advertisement", arguments: BGPLab.Kind.allCases)
     func holdTimer(_ kind: BGPLab.Kind) throws {
         let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
         let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
@@ -246,7 +250,7 @@ struct BGPPeerTests {
 
     /// TCP MD5: the right key establishes (the router's socket shows the key); a wrong key never connects, and the
     /// speaker says why it cannot tell the difference from a silent peer.
-    @Test("TCP MD5: right key establishes, wrong key does not and is explained", arguments: [BGPLab.Kind.bird, .frr])
+    @Test("TCP MD5: right key establishes, wrong key does not and is explained", arguments: BGPLab.Kind.allCases)
     func md5(_ kind: BGPLab.Kind) throws {
         let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513, password: "s3cret")])
         let right = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
@@ -265,9 +269,9 @@ struct BGPPeerTests {
 
     /// With graceful restart negotiated, stopping the speaker closes the session without a NOTIFICATION and BIRD
     /// keeps the route (stale) while the speaker is away; the restarted speaker re-establishes and refreshes it.
-    @Test("graceful restart: the router keeps the routes while the speaker restarts")
-    func gracefulRestart() throws {
-        let lab = try BGPLab(.bird, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
+    @Test("graceful restart: the router keeps the routes while the speaker restarts", arguments: BGPLab.Kind.allCases)
+    func gracefulRestart(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
         let args = ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512", "--hold-time", "9",
                     "--graceful-restart", "--announce", "198.51.100.40/32"]
         let first = try BackgroundSpeaker(lab.speaker, args)
