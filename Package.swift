@@ -136,6 +136,9 @@ let package = Package(
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
+                                                              .product(name: "CoreMetrics", package: "swift-metrics"),
+                                                              .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoadBalancerConfigTests",

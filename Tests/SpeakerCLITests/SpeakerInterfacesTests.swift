@@ -70,6 +70,33 @@ struct SpeakerInterfacesTests {
         #expect(text.output.contains("skipped: port of br0"))
     }
 
+    /// `--watch` prints the table at once and again after each change the kernel notifies: a new link, an address,
+    /// a link going down, each within a second and without polling.
+    @Test("--watch follows netlink notifications")
+    func watch() throws {
+        let ns = "bcn-watch-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
+        try #require(try sh(["ip", "netns", "add", ns]).status == 0, "ip netns add needs root")
+        defer { _ = try? sh(["ip", "netns", "del", ns]) }
+        // No IPv6 on new links: a link-local address finishing DAD a second later would be a (real) change.
+        _ = try sh(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"])
+        let watcher = try BackgroundSpeaker(ns, ["interfaces", "--watch"])
+        defer { watcher.kill9() }
+        #expect(watcher.waitFor("lo", seconds: 5), "\(watcher.output)")
+        func snapshots() -> Int { watcher.output.components(separatedBy: "--- ").count - 1 }
+        let before = snapshots()
+        try #require(try sh(["ip", "-n", ns, "link", "add", "eth7", "type", "veth", "peer", "name", "eth8"]).status == 0)
+        #expect(watcher.waitFor("eth7", seconds: 1), "\(watcher.output)")
+        _ = try sh(["ip", "-n", ns, "link", "set", "eth7", "up"])
+        _ = try sh(["ip", "-n", ns, "link", "set", "eth8", "up"])
+        _ = try sh(["ip", "-n", ns, "addr", "add", "203.0.113.7/24", "dev", "eth7"])
+        #expect(watcher.waitFor("203.0.113.7/24", seconds: 1), "\(watcher.output)")
+        #expect(snapshots() > before)
+        // Nothing changes: no new snapshot (notifications, not a timer).
+        let quiet = snapshots()
+        usleep(1_500_000)
+        #expect(snapshots() == quiet, "printed without a change: \(watcher.output)")
+    }
+
     @Test("rejects a bad --ip or --exclude with exit 2")
     func usage() throws {
         #expect(try SpeakerProcess.run(["interfaces", "--ip", "nope"]).status == 2)

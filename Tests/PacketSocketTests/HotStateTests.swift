@@ -1,0 +1,81 @@
+import CoreMetrics
+import LinkLayer
+import Logging
+import NIOCore
+import NetworkPrimitives
+import Synchronization
+import Testing
+@testable import PacketSocket
+
+/// Counts every counter increment by label and dimensions.
+final class RecordingFactory: MetricsFactory, Sendable {
+    let counts = Mutex<[String: Int64]>([:])
+
+    final class Handler: CounterHandler, Sendable {
+        let key: String
+        let factory: RecordingFactory
+        init(key: String, factory: RecordingFactory) { self.key = key; self.factory = factory }
+        func increment(by n: Int64) { factory.counts.withLock { $0[key, default: 0] += n } }
+        func reset() {}
+    }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        Handler(key: label + dimensions.map { "{\($0.0)=\($0.1)}" }.joined(), factory: self)
+    }
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { NOOPMetricsHandler.instance }
+    func destroyCounter(_ handler: any CounterHandler) {}
+    func destroyRecorder(_ handler: any RecorderHandler) {}
+    func destroyTimer(_ handler: any TimerHandler) {}
+
+    func count(_ key: String) -> Int64 { counts.withLock { $0[key] ?? 0 } }
+}
+
+/// The announcer's per-frame path (no sockets): answers, counts with MetalLB's metric names and `ip` label, and
+/// reports conflicts once per (address, MAC) in the log while counting every one.
+@Suite("Layer 2 hot path and metrics")
+struct HotStateTests {
+    let us = MACAddress(0x02, 0, 0, 0, 0, 1)
+    let them = MACAddress(0x02, 0, 0, 0, 0, 2)
+    let vip = IPv4Address(192, 0, 2, 100)
+
+    @Test("answers and counts requests, responses, refusals and conflicts")
+    func counts() throws {
+        let factory = RecordingFactory()
+        let metrics = LayerTwoMetrics(factory: factory)
+        let conflicts = Mutex(0)
+        let hot = HotState(metrics: metrics, logger: Logger(label: "test")) { _ in conflicts.withLock { $0 += 1 } }
+        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        let request = ARPPacket(operation: .request, senderMAC: them, senderIP: IPv4Address(192, 0, 2, 50), targetMAC: .zero, targetIP: vip)
+            .frame(from: them).encoded
+        #expect(hot.handle(request, interface: 7) != nil)
+        #expect(hot.handle(request, interface: 7) != nil)
+        #expect(hot.handle(request, interface: 8) == nil, "another interface does not answer")
+        var unicastElsewhere = try EthernetFrame(decoding: request)
+        unicastElsewhere.destination = MACAddress(0x02, 0, 0, 0, 0, 9)
+        #expect(hot.handle(unicastElsewhere.encoded, interface: 7) == nil)
+        let claim = ARPPacket.gratuitousRequest(mac: them, ip: vip).frame(from: them).encoded
+        #expect(hot.handle(claim, interface: 7) == nil)
+        #expect(hot.handle(claim, interface: 7) == nil)
+        #expect(factory.count("metallb_layer2_requests_received{ip=192.0.2.100}") == 3)
+        #expect(factory.count("metallb_layer2_responses_sent{ip=192.0.2.100}") == 2)
+        #expect(factory.count("beacon_layer2_conflicts_total{ip=192.0.2.100}") == 2)
+        #expect(conflicts.withLock { $0 } == 2)
+        // Released: no more answers, at once.
+        _ = hot.replace([:], withdrawn: [.v4(vip)])
+        #expect(hot.handle(request, interface: 7) == nil)
+    }
+
+    @Test("a released address's burst stops: the generation check")
+    func generations() {
+        let hot = HotState(metrics: LayerTwoMetrics(), logger: Logger(label: "test")) { _ in }
+        let g1 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1))
+        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1), "still announced since g1")
+        _ = hot.replace([:], withdrawn: [.v4(vip)])
+        let g3 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        #expect(!hot.isCurrent(.v4(vip), interface: 7, since: g1), "the old burst must not continue")
+        #expect(hot.isCurrent(.v4(vip), interface: 7, since: g3))
+    }
+}
