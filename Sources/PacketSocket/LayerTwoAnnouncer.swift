@@ -72,7 +72,9 @@ public actor LayerTwoAnnouncer {
         var report = UpdateReport()
         var wanted = desired
         // Sockets for interfaces that are new.
-        for endpoint in Set(desired.map(\.interface)) where sockets[endpoint.index]?.endpoint != endpoint {
+        var endpoints: [Int: LinkEndpoint] = [:]
+        for a in desired where endpoints[a.interface.index] == nil { endpoints[a.interface.index] = a.interface }
+        for endpoint in endpoints.values where sockets[endpoint.index]?.endpoint != endpoint {
             if let old = sockets.removeValue(forKey: endpoint.index) { await old.close() }
             do {
                 let hot = self.hot
@@ -87,7 +89,21 @@ public actor LayerTwoAnnouncer {
                 logger.warning("cannot announce on interface", metadata: ["interface": "\(endpoint.name)", "error": "\(error)"])
             }
         }
-        let added = wanted.subtracting(current)
+        // The first gratuitous frame of each new address goes out as the address is found new, before any other
+        // bookkeeping: it is what moves the traffic, and with 10,000 addresses the bookkeeping takes tens of
+        // milliseconds. (A request that arrives meanwhile waits for the responder swap below; the neighbour that
+        // got the frame does not need to ask.)
+        let immediate = schedule.offsets.first == .zero
+        var frames: [Int: [(ip: IPAddress, frame: ByteBuffer)]] = [:]
+        var added: Set<Announcement> = []
+        added.reserveCapacity(wanted.count)
+        for a in wanted where !current.contains(a) {
+            added.insert(a)
+            guard let socket = sockets[a.interface.index] else { continue }
+            let frame = Self.gratuitous(a)
+            if immediate, socket.send(frame) == 1 { metrics.increment(.gratuitous, a.ip) }
+            frames[a.interface.index, default: []].append((a.ip, frame))
+        }
         let removed = current.subtracting(wanted)
         report.added = Array(added)
         report.removed = Array(removed)
@@ -109,24 +125,11 @@ public actor LayerTwoAnnouncer {
         for a in added { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: 1) } }
         for a in removed { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: -1) } }
 
-        // Gratuitous bursts: the first frame at once, the rest on the socket's event loop if still announced.
-        var byInterface: [Int: [Announcement]] = [:]
-        for a in added { byInterface[a.interface.index, default: []].append(a) }
-        for (index, announcements) in byInterface {
+        // The rest of each burst on the socket's event loop, for addresses still announced since this update.
+        let later = immediate ? Array(schedule.offsets.dropFirst()) : schedule.offsets
+        for (index, batch) in frames {
             guard let socket = sockets[index] else { continue }
-            // The first frame of each address goes out as soon as it is built: with 10,000 addresses, the first
-            // neighbour hears about its move before the last frame is even encoded.
-            var frames: [(ip: IPAddress, frame: ByteBuffer)] = []
-            frames.reserveCapacity(announcements.count)
-            let immediate = schedule.offsets.first == .zero
-            for a in announcements {
-                let frame = Self.gratuitous(a)
-                if immediate, socket.send(frame) == 1 { metrics.increment(.gratuitous, a.ip) }
-                frames.append((a.ip, frame))
-            }
-            let later = immediate ? Array(schedule.offsets.dropFirst()) : schedule.offsets
             for offset in later {
-                let batch = frames
                 socket.eventLoop.scheduleTask(in: .nanoseconds(offset.nanoseconds)) { [hot, metrics] in
                     for f in batch where hot.isCurrent(f.ip, interface: index, since: generation) {
                         if socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
