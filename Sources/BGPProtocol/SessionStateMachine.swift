@@ -126,8 +126,11 @@ public struct SessionStateMachine: Sendable {
     public mutating func received(_ message: BGPMessage, now: Duration) -> [Action] {
         switch (state, message) {
         case (.openSent, .open(let open)):
-            if case .failure(let n) = validate(open) { return fail("peer's OPEN refused: \(n)", notify: n) }
-            guard case .success(let neg) = validate(open) else { return [] }
+            let neg: Negotiated
+            switch validate(open) {
+            case .failure(let n): return fail("peer's OPEN refused: \(n)", notify: n)
+            case .success(let v): neg = v
+            }
             negotiated = neg
             state = .openConfirm
             holdDeadline = neg.holdTime == .zero ? nil : now + neg.holdTime

@@ -32,9 +32,7 @@ public enum InterfaceMonitor {
             for await _ in signals {
                 // A short pause lets a burst (a link coming up with its addresses) arrive before the dump.
                 try await Task.sleep(for: .milliseconds(20))
-                let list: [NetworkInterface]
-                do { list = try NetlinkReader.interfaces() } catch { throw error }
-                try await onChange(list)
+                try await onChange(try NetlinkReader.interfaces())
             }
         } onCancel: {
             signal.finish()

@@ -187,6 +187,11 @@ extension Duration {
     }
 }
 
+struct ConflictKey: Hashable {
+    var ip: IPAddress
+    var mac: MACAddress
+}
+
 /// The announcer's state the event loops read for every frame.
 final class HotState: Sendable {
     struct State {
@@ -194,7 +199,8 @@ final class HotState: Sendable {
         var generation: UInt64 = 0
         /// When each (interface, address) became announced, for cancelling a burst after a release.
         var since: [Int: [IPAddress: UInt64]] = [:]
-        var reportedConflicts: Set<String> = []
+        /// Conflicts already logged (each is logged once while the address stays announced; all are counted).
+        var reportedConflicts: Set<ConflictKey> = []
     }
 
     private let state = Mutex(State())
@@ -221,7 +227,10 @@ final class HotState: Sendable {
             }
             s.since = since
             s.responders = responders
-            for ip in withdrawn { s.reportedConflicts = s.reportedConflicts.filter { !$0.hasPrefix("\(ip) ") } }
+            if !withdrawn.isEmpty, !s.reportedConflicts.isEmpty {
+                let gone = Set(withdrawn)
+                s.reportedConflicts = s.reportedConflicts.filter { !gone.contains($0.ip) }
+            }
             return s.generation
         }
     }
@@ -243,7 +252,7 @@ final class HotState: Sendable {
             return nil
         case .conflict(let ip, let mac):
             metrics.increment(.conflicts, ip)
-            let first = state.withLock { $0.reportedConflicts.insert("\(ip) \(mac)").inserted }
+            let first = state.withLock { $0.reportedConflicts.insert(ConflictKey(ip: ip, mac: mac)).inserted }
             if first { logger.warning("another station claims an announced address", metadata: ["ip": "\(ip)", "mac": "\(mac)"]) }
             onConflict(.init(ip: ip, interface: "\(interface)", mac: mac))
             return nil
