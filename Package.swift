@@ -38,6 +38,9 @@ let package = Package(
         ),
         // Layer 1: which addresses each Service gets; pure, O(log n) per operation.
         .target(name: "AddressAllocator", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig"]),
+        // Layer 1: who announces what (L2 owner election, BGP eligibility), with reasons; pure.
+        .target(name: "AnnouncementPolicy", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig",
+                                                          .product(name: "Crypto", package: "swift-crypto")]),
         // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
         .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 1: BGP-4 messages on ByteBuffer (the FSM and Adj-RIB-Out come with issue 7).
@@ -136,6 +139,7 @@ let package = Package(
         .testTarget(name: "KubernetesEmulatorTests", dependencies: ["KubernetesEmulator"]),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnnouncementPolicyTests", dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "NetworkPrimitives"]),
         .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
                                                               .product(name: "CoreMetrics", package: "swift-metrics"),
                                                               .product(name: "Logging", package: "swift-log")]),
