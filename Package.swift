@@ -108,6 +108,7 @@ let package = Package(
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
+                           "AnnouncementPolicy", "KubernetesModel", .product(name: "Yams", package: "Yams"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
