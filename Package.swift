@@ -41,6 +41,8 @@ let package = Package(
         // Layer 1: who announces what (L2 owner election, BGP eligibility), with reasons; pure.
         .target(name: "AnnouncementPolicy", dependencies: ["NetworkPrimitives", "KubernetesModel", "LoadBalancerConfig",
                                                           .product(name: "Crypto", package: "swift-crypto")]),
+        // Layer 1: the speakers' failure detector and its signed datagrams; pure.
+        .target(name: "Membership", dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
         .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 1: BGP-4 messages on ByteBuffer (the FSM and Adj-RIB-Out come with issue 7).
@@ -141,6 +143,8 @@ let package = Package(
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesEmulator", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "LinkLayerTests", dependencies: ["LinkLayer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AnnouncementPolicyTests", dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "NetworkPrimitives"]),
+        .testTarget(name: "MembershipTests", dependencies: ["Membership", .product(name: "Crypto", package: "swift-crypto"),
+                                                            .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
                                                               .product(name: "CoreMetrics", package: "swift-metrics"),
                                                               .product(name: "Logging", package: "swift-log")]),
