@@ -60,6 +60,12 @@ let package = Package(
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
+        // Layer 2: the failure detector on UDP (signed datagrams, ticks, leave).
+        .target(
+            name: "MembershipTransport",
+            dependencies: ["Membership", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+        ),
         // Layer 2: one NIO TCP session per BGP peer (MD5, TTL, source address, timers, backoff).
         .target(name: "CBGPSocket"),
         .target(
@@ -145,6 +151,10 @@ let package = Package(
         .testTarget(name: "AnnouncementPolicyTests", dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "NetworkPrimitives"]),
         .testTarget(name: "MembershipTests", dependencies: ["Membership", .product(name: "Crypto", package: "swift-crypto"),
                                                             .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "MembershipTransportTests", dependencies: ["MembershipTransport", "Membership",
+                                                                     .product(name: "Crypto", package: "swift-crypto"),
+                                                                     .product(name: "NIOCore", package: "swift-nio"),
+                                                                     .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
                                                               .product(name: "CoreMetrics", package: "swift-metrics"),
                                                               .product(name: "Logging", package: "swift-log")]),
