@@ -46,6 +46,9 @@ public struct FailureDetector: Sendable {
     public let incarnation: UInt64
     private var sequence: UInt64 = 0
     private var members: [String: Member] = [:]
+    /// Targets and watched members, recomputed only when the member list changes (ticks are frequent).
+    private var cachedTargets: [String] = []
+    private var cachedWatched: [String] = []
 
     /// `incarnation` must grow across restarts of this member (the start time in milliseconds does).
     public init(name: String, incarnation: UInt64, configuration: Configuration = Configuration()) {
@@ -66,20 +69,18 @@ public struct FailureDetector: Sendable {
             changes.append(.up(n))
         }
         for n in Array(members.keys) where !names.contains(n) { members[n] = nil }
+        cachedTargets = ringTargets(exponential: true)
+        cachedWatched = ringTargets(exponential: false)
         return changes
     }
 
     var ringMode: Bool { members.count + 1 > configuration.fullMeshLimit }
 
     /// Who this node watches for silence: everyone, or its ring neighbours.
-    public func watched() -> [String] {
-        ringTargets(exponential: false)
-    }
+    public func watched() -> [String] { cachedWatched }
 
     /// Who this node sends heartbeats to: the watched members, plus (on the ring) members at exponential distances.
-    public func targets() -> [String] {
-        ringTargets(exponential: true)
-    }
+    public func targets() -> [String] { cachedTargets }
 
     private func ringTargets(exponential: Bool) -> [String] {
         let others = members.keys.sorted()
@@ -103,7 +104,7 @@ public struct FailureDetector: Sendable {
     /// The heartbeat to send now, its targets, and deaths noticed since the last tick.
     public mutating func tick(now: Duration) -> (heartbeat: MembershipMessage, targets: [String], changes: [Change]) {
         var changes: [Change] = []
-        for n in watched() {
+        for n in cachedWatched {
             guard let m = members[n], m.alive, now - m.lastHeard >= configuration.timeout else { continue }
             members[n]?.alive = false
             changes.append(.down(n, reason: "no heartbeat for \(now - m.lastHeard)"))
@@ -111,11 +112,11 @@ public struct FailureDetector: Sendable {
         sequence += 1
         var reports = members.filter { !$0.value.alive }.map { MembershipMessage.Report(name: $0.key, alive: false, incarnation: $0.value.incarnation) }
             .sorted { $0.name < $1.name }
-        for (n, m) in members.sorted(by: { $0.key < $1.key }) where m.alive {
+        for (n, m) in members where m.alive {
             guard let back = m.cameBack, now - back < configuration.rumourLifetime else { continue }
             reports.append(.init(name: n, alive: true, incarnation: m.incarnation, sequence: m.sequence))
         }
-        return (MembershipMessage(kind: .heartbeat, sender: name, incarnation: incarnation, sequence: sequence, reports: reports), targets(), changes)
+        return (MembershipMessage(kind: .heartbeat, sender: name, incarnation: incarnation, sequence: sequence, reports: reports), cachedTargets, changes)
     }
 
     /// The leave message for a clean stop, to every member.
