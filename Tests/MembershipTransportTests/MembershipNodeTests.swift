@@ -9,9 +9,15 @@ import Testing
 final class Seen: Sendable {
     let alive = Mutex<Set<String>>([])
     let downs = Mutex<[String: ContinuousClock.Instant]>([:])
+    let reasons = Mutex<[String: String]>([:])
     func record(_ changes: [FailureDetector.Change], _ alive: Set<String>) {
         self.alive.withLock { $0 = alive }
-        for c in changes { if case .down(let n, _) = c { downs.withLock { $0[n] = .now } } }
+        for c in changes {
+            if case .down(let n, let reason) = c {
+                downs.withLock { $0[n] = .now }
+                reasons.withLock { $0[n] = reason }
+            }
+        }
     }
 }
 
@@ -24,8 +30,10 @@ func wait(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
     return condition()
 }
 
-/// Three members on loopback UDP, really signed and sent: they see each other, a clean stop is seen at once, a
-/// crash within the timeout, and a member with the wrong key never counts.
+/// Three members on loopback UDP, really signed and sent: they see each other, a clean stop is seen as a leave, a
+/// crash by the heartbeat timeout, and a member with the wrong key never counts. The reasons tell the paths apart;
+/// the time bounds are loose because the test runner shares two cores with every other test (the design figures
+/// come from the manual-clock tests).
 @Suite("Membership over UDP (loopback)")
 struct MembershipNodeTests {
     static let key = SymmetricKey(data: Array("a shared memberlist key of 32 b.".utf8))
@@ -54,22 +62,24 @@ struct MembershipNodeTests {
             let cTask = Task { try await c.run() }  // cancelled below to simulate a crash (no leave)
             group.addTask { try await x.run() }
             // x's heartbeats are refused: after the grace timeout it is dead everywhere, and a counts the refusals.
-            #expect(await wait(3) { a.alive == ["a", "b", "c"] && b.alive == ["a", "b", "c"] }, "\(a.alive) \(b.alive)")
+            #expect(await wait(15) { a.alive == ["a", "b", "c"] && b.alive == ["a", "b", "c"] && a.rejectedDatagrams > 0 }, "\(a.alive) \(b.alive)")
             #expect(a.rejectedDatagrams > 0)
 
             // Clean stop: seen at once (well before the 400 ms timeout).
             let stopAt = ContinuousClock.now
             b.stop()
-            #expect(await wait(1) { seenA.downs.withLock { $0["b"] } != nil })
+            #expect(await wait(5) { seenA.downs.withLock { $0["b"] } != nil })
             let leaveSeen = try #require(seenA.downs.withLock { $0["b"] }) - stopAt
-            #expect(leaveSeen < .milliseconds(300), "leave seen after \(leaveSeen)")
+            #expect(seenA.reasons.withLock { $0["b"] } == "left")
+            #expect(leaveSeen < .seconds(2), "leave seen after \(leaveSeen)")
 
             // Crash: no leave; seen by timeout.
             let crashAt = ContinuousClock.now
             cTask.cancel()
-            #expect(await wait(2) { seenA.downs.withLock { $0["c"] } != nil })
+            #expect(await wait(10) { seenA.downs.withLock { $0["c"] } != nil })
             let crashSeen = try #require(seenA.downs.withLock { $0["c"] }) - crashAt
-            #expect(crashSeen < .milliseconds(1500), "crash seen after \(crashSeen)")
+            #expect(seenA.reasons.withLock { $0["c"] }?.hasPrefix("no heartbeat for") == true)
+            #expect(crashSeen < .seconds(5), "crash seen after \(crashSeen)")
 
             a.stop()
             x.stop()
