@@ -94,7 +94,7 @@ let package = Package(
         // Layer 2: the daemons' admin port: /metrics, /healthz, /readyz, /debug/state.
         .target(
             name: "AdminHTTP",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["KubernetesModel", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -104,6 +104,15 @@ let package = Package(
             dependencies: ["AddressAllocator", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        // Layer 3: the speaker daemon's wiring: informers + membership → planner → layer 2 announcer and BGP sessions;
+        // status objects, events, metrics, /debug/state.
+        .target(
+            name: "SpeakerRuntime",
+            dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer",
+                           "PacketSocket", "BGPProtocol", "BGPTransport", "Membership", "MembershipTransport", "Netlink",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
         ),
         // Layer 4: executables.
         .executableTarget(
@@ -116,7 +125,9 @@ let package = Package(
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
-                           "AnnouncementPolicy", "KubernetesModel", .product(name: "Yams", package: "Yams"),
+                           "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP",
+                           .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

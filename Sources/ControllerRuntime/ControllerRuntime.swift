@@ -201,16 +201,9 @@ public final class ControllerRuntime: Sendable {
         let loader = ConfigurationLoader()
         var sources: [ConfigSource] = []
         if options.configFiles.isEmpty {
-            let items = crs.flatMap { $0.snapshot() }.map { item -> JSONValue in
-                // The loader reads the objects as written; server-side fields are not configuration.
-                var o = item
-                o["status"] = nil
-                o["metadata"] = ["name": item["metadata"]?["name"] ?? "", "namespace": item["metadata"]?["namespace"] ?? "",
-                                 "labels": item["metadata"]?["labels"] ?? .object([:])]
-                return o
+            do { return .success(try loader.load(objects: crs.flatMap { $0.snapshot() }, source: "metallb.io objects in \(options.namespace)")) } catch {
+                return .failure(error)
             }
-            sources.append(ConfigSource(name: "metallb.io objects in \(options.namespace)",
-                                        text: JSONText.string(["apiVersion": "v1", "kind": "List", "items": .array(items)])))
         } else {
             for path in options.configFiles {
                 guard let data = FileManager.default.contents(atPath: path) else {
@@ -293,37 +286,16 @@ public final class ControllerRuntime: Sendable {
     }
 
     private func postEvent(_ key: ServiceKey, uid: String?, _ e: ServiceReconciler.ServiceEvent) async throws(KubernetesClientError) {
-        let now = Date()
-        let micro = KubeTime.micro(now)
-        let suffix = String(UInt64(now.timeIntervalSince1970 * 1_000_000), radix: 16)
-        let event = Event(metadata: ObjectMeta(name: "\(key.name).\(suffix)", namespace: key.namespace), eventTime: micro,
-                          reportingController: "metallb-controller", reportingInstance: options.instance, action: e.reason,
-                          reason: e.reason, regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: key.namespace,
-                                                                       name: key.name, uid: uid),
-                          note: e.message, type: e.warning ? "Warning" : "Normal")
-        try await client.createOnly(.events, namespace: key.namespace, event)
+        try await client.postServiceEvent(namespace: key.namespace, name: key.name, uid: uid, reason: e.reason, message: e.message,
+                                          warning: e.warning, controller: "metallb-controller", instance: options.instance)
     }
 
     /// ConfigurationState `controller`: created when absent, its status patched.
     private func writeConfigurationState(result: String, error: String) async {
         guard options.configFiles.isEmpty else { return }
-        let name = "controller"
         do {
-            do {
-                let current = try await client.get(.configurationStates, namespace: options.namespace, name: name)
-                // Unchanged (a restart): write nothing.
-                if current["status"]?["result"]?.stringValue == result, current["status"]?["errorSummary"]?.stringValue == error { return }
-            } catch where error.isNotFound {
-                try await client.create(.configurationStates, namespace: options.namespace,
-                                        ["apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState",
-                                         "metadata": ["name": .string(name), "labels": ["metallb.io/component": "controller"]]])
-            }
-            let condition: JSONValue = ["type": "poolReconcilerValid", "status": result == "Valid" ? "True" : "False",
-                                        "reason": result == "Valid" ? "Reconciled" : "ConfigurationError",
-                                        "message": .string(error), "lastTransitionTime": .string(KubeTime.seconds())]
-            try await client.patch(.configurationStates, namespace: options.namespace, name: name,
-                                   .merge(["status": ["result": .string(result), "errorSummary": .string(error), "conditions": [condition]]]),
-                                   subresource: "status")
+            try await client.writeConfigurationState(namespace: options.namespace, name: "controller", component: "controller",
+                                                     conditionType: "poolReconcilerValid", result: result, error: error)
         } catch {
             logger.warning("cannot write ConfigurationState", metadata: ["error": "\(error)"])
         }

@@ -7,6 +7,7 @@ import Netlink
 import NetworkPrimitives
 import PacketSocket
 import ServiceLifecycle
+import SpeakerRuntime
 import Synchronization
 
 /// The interface to use for `ip`: the one named, else the best eligible one (its subnet contains the address).
@@ -30,23 +31,6 @@ func linkEndpoint(named name: String?, for ip: IPAddress?) throws -> LinkEndpoin
     }
     guard let endpoint = LinkEndpoint(chosen) else { throw CLIError("interface \(chosen.name) has no Ethernet MAC address") }
     return endpoint
-}
-
-extension LinkEndpoint {
-    /// From netlink's view; nil for interfaces without an Ethernet MAC.
-    init?(_ nic: NetworkInterface) {
-        guard let text = nic.mac, let mac = try? MACAddress(text), mac != .zero else { return nil }
-        var v4: [IPv4Address] = []
-        var linkLocal: IPv6Address?
-        for a in nic.addresses {
-            guard let ip = try? IPAddress(a.split(separator: "/").first ?? "") else { continue }
-            switch ip {
-            case .v4(let x): v4.append(x)
-            case .v6(let x): if x.value >> 118 == 0x3fa, linkLocal == nil { linkLocal = x }  // fe80::/10
-            }
-        }
-        self.init(name: nic.name, index: nic.index, mac: mac, ipv4: v4, linkLocal: linkLocal)
-    }
 }
 
 struct CLIError: Error, CustomStringConvertible {

@@ -4,6 +4,7 @@ import Foundation
 import KubernetesModel
 import LoadBalancerConfig
 import NetworkPrimitives
+import SpeakerRuntime
 
 /// `speaker plan`: the announcement planner on files, no daemon or cluster needed.
 struct PlanCommand: ParsableCommand {
@@ -61,63 +62,10 @@ struct PlanCommand: ParsableCommand {
             FileHandle.standardError.write(Data("speaker plan: no Service \(service) of type LoadBalancer with an address\n".utf8))
             throw ExitCode(1)
         }
+        let explanations = chosen.map(ServiceExplanation.init)
         switch output {
-        case .text: print(Self.text(chosen, node: node))
-        case .json:
-            let data = try JSONSerialization.data(withJSONObject: chosen.map(Self.json), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+        case .text: print(explanations.flatMap { $0.text(node: node) }.joined(separator: "\n"))
+        case .json: try printJSON(explanations)
         }
-    }
-
-    static func text(_ plans: [ServicePlan], node: String) -> String {
-        var lines: [String] = []
-        for p in plans {
-            lines.append("\(p.service) \(p.addresses.map(\.description).joined(separator: ", ")) (pool \(p.pool ?? "?"))")
-            if let problem = p.problem { lines.append("  problem: \(problem)") }
-            lines.append("  endpoints: \(p.servingEndpoints) serving" + (p.endpointNodes.isEmpty ? "" : " on \(p.endpointNodes.joined(separator: ", "))"))
-            for l2 in p.layer2 {
-                lines.append("  layer 2 (\(l2.advertisements.joined(separator: ", "))): owner \(l2.owner ?? "none"); on \(node): \(l2.decision)")
-                var rank = 0
-                for c in l2.candidates {
-                    let hash = c.hash.prefix(4).map { String(format: "%02x", $0) }.joined()
-                    if let why = c.excluded {
-                        lines.append("     -  \(c.node)  out: \(why)")
-                    } else {
-                        rank += 1
-                        lines.append("    \(rank).  \(c.node)  weight \(c.weight)  sha256 \(hash)…")
-                    }
-                }
-                if l2.decision.announces { lines.append("    interfaces: \(l2.interfaces.isEmpty ? "every eligible interface" : l2.interfaces.joined(separator: ", "))") }
-            }
-            if let bgp = p.bgp { lines.append("  bgp on \(node): \(bgp)") }
-            if p.layer2.isEmpty && p.bgp == nil { lines.append("  no L2Advertisement or BGPAdvertisement covers pool \(p.pool ?? "?")") }
-        }
-        return lines.joined(separator: "\n")
-    }
-
-    static func json(_ p: ServicePlan) -> [String: Any] {
-        var o: [String: Any] = ["service": p.service.description, "addresses": p.addresses.map(\.description), "pool": p.pool ?? NSNull(),
-                                "servingEndpoints": p.servingEndpoints, "endpointNodes": p.endpointNodes]
-        if let problem = p.problem { o["problem"] = problem }
-        o["layer2"] = p.layer2.map { l2 -> [String: Any] in
-            ["advertisements": l2.advertisements, "owner": l2.owner ?? NSNull(), "decision": l2.decision.description,
-             "announces": l2.decision.announces, "interfaces": l2.interfaces,
-             "candidates": l2.candidates.map { c -> [String: Any] in
-                 ["node": c.node, "weight": c.weight, "sha256": c.hash.map { String(format: "%02x", $0) }.joined(),
-                  "excluded": c.excluded.map { "\($0)" } ?? NSNull()]
-             }]
-        }
-        if let bgp = p.bgp {
-            var b: [String: Any] = ["decision": bgp.description]
-            if case .announce(let routes) = bgp {
-                b["routes"] = routes.map { r -> [String: Any] in
-                    ["prefix": r.prefix.description, "peers": r.peers, "advertisement": r.advertisement,
-                     "communities": (r.attributes.communities.map(\.description) + r.attributes.largeCommunities.map(\.description)).sorted(),
-                     "localPref": r.attributes.localPreference.map { Int($0) as Any } ?? NSNull()]
-                }
-            }
-            o["bgp"] = b
-        }
-        return o
     }
 }

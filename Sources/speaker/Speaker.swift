@@ -8,7 +8,8 @@ struct Speaker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker",
         abstract: "Beacon's speaker: announces LoadBalancer IPs over ARP/NDP and BGP, and explains what it does.",
-        subcommands: [Validate.self, Interfaces.self, Decode.self, Announce.self, WhoHas.self, BGPProbe.self, PlanCommand.self]
+        subcommands: [RunCommand.self, StatusCommand.self, ExplainCommand.self, PeersCommand.self, RoutesCommand.self, MembersCommand.self,
+                      PlanCommand.self, Validate.self, Interfaces.self, Decode.self, Announce.self, WhoHas.self, BGPProbe.self]
     )
 
     /// Exit codes: 0 success, 1 the checked thing is bad (invalid config), 2 unreadable input or bad usage.

@@ -1,0 +1,40 @@
+import Foundation
+import KubernetesModel
+
+/// The writes both daemons report with: Events about Services, and their ConfigurationState.
+extension KubernetesClient {
+    /// Posts an events.k8s.io/v1 Event about a Service, as `controller` (MetalLB's `metallb-controller` or
+    /// `metallb-speaker`) from `instance`.
+    public func postServiceEvent(namespace: String, name: String, uid: String?, reason: String, message: String, warning: Bool,
+                                 controller: String, instance: String) async throws(KubernetesClientError) {
+        let now = Date()
+        let suffix = String(UInt64(now.timeIntervalSince1970 * 1_000_000), radix: 16)
+        let event = Event(metadata: ObjectMeta(name: "\(name).\(suffix)", namespace: namespace), eventTime: KubeTime.micro(now),
+                          reportingController: controller, reportingInstance: instance, action: reason, reason: reason,
+                          regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: namespace, name: name, uid: uid),
+                          note: message, type: warning ? "Warning" : "Normal")
+        try await createOnly(.events, namespace: namespace, event)
+    }
+
+    /// ConfigurationState `name` (MetalLB's `controller` or `speaker-<node>`): created when absent, its status
+    /// patched when the result or error changed. `conditionType` is MetalLB's (`poolReconcilerValid`,
+    /// `configReconcilerValid`).
+    public func writeConfigurationState(namespace: String, name: String, component: String, conditionType: String,
+                                        result: String, error: String) async throws(KubernetesClientError) {
+        do {
+            let current = try await get(.configurationStates, namespace: namespace, name: name)
+            // Unchanged (a restart): write nothing.
+            if current["status"]?["result"]?.stringValue == result, current["status"]?["errorSummary"]?.stringValue == error { return }
+        } catch where error.isNotFound {
+            try await create(.configurationStates, namespace: namespace,
+                             ["apiVersion": "metallb.io/v1beta1", "kind": "ConfigurationState",
+                              "metadata": ["name": .string(name), "labels": ["metallb.io/component": .string(component)]]])
+        }
+        let condition: JSONValue = ["type": .string(conditionType), "status": result == "Valid" ? "True" : "False",
+                                    "reason": result == "Valid" ? "Reconciled" : "ConfigurationError",
+                                    "message": .string(error), "lastTransitionTime": .string(KubeTime.seconds())]
+        try await patch(.configurationStates, namespace: namespace, name: name,
+                        .merge(["status": ["result": .string(result), "errorSummary": .string(error), "conditions": [condition]]]),
+                        subresource: "status")
+    }
+}

@@ -1,0 +1,164 @@
+import AnnouncementPolicy
+import BGPProtocol
+import BGPTransport
+import CoreMetrics
+import LoadBalancerConfig
+import Logging
+import NetworkPrimitives
+import Synchronization
+
+/// The BGP sessions of this node: one `BGPSession` per BGPPeer whose nodeSelectors match it, each fed the routes the
+/// plan gives that peer. A peer whose settings change gets a new session (the old one sends Cease); a peer that
+/// goes away is stopped. Sessions run as children of the runtime's task group (`starts` hands them over).
+final class PeerSessions: Sendable {
+    struct Entry {
+        var peer: BGPPeer
+        var configuration: BGPSession.Configuration
+        var session: BGPSession
+        var routes: [IPPrefix: PathAttributes] = [:]
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    /// Peers that cannot have a session, with the reason (for logs and /debug/state).
+    private let refused = Mutex<[String: String]>([:])
+    let starts: AsyncStream<BGPSession>
+    private let startContinuation: AsyncStream<BGPSession>.Continuation
+    let logger: Logger
+    let factory: any MetricsFactory
+
+    init(logger: Logger, factory: any MetricsFactory) {
+        (starts, startContinuation) = AsyncStream.makeStream()
+        self.logger = logger
+        self.factory = factory
+    }
+
+    /// The session settings for `peer` on this node, or why there can be none.
+    static func sessionConfiguration(_ peer: BGPPeer, routerID fallback: IPv4Address?) -> Result<BGPSession.Configuration, SessionRefusal> {
+        guard let address = peer.address else { return .failure(SessionRefusal("peer \(peer.name): unnumbered peering (spec.interface) is not supported")) }
+        guard let routerID = peer.routerID ?? fallback else {
+            return .failure(SessionRefusal("peer \(peer.name): no router ID (set spec.routerID, or give the node an IPv4 InternalIP)"))
+        }
+        let local = peer.localASN ?? peer.myASN
+        let remote: ASN
+        switch peer.peerASN {
+        case .fixed(let a): remote = a
+        case .dynamicInternal: remote = local
+        case .dynamicExternal: return .failure(SessionRefusal("peer \(peer.name): dynamicASN external is not supported; set peerASN"))
+        }
+        var fsm = SessionStateMachine.Configuration(localASN: local, peerASN: remote, routerID: routerID)
+        fsm.holdTime = peer.holdTime
+        fsm.keepaliveTime = peer.keepaliveTime
+        fsm.gracefulRestart = peer.enableGracefulRestart
+        var c = BGPSession.Configuration(peer: address, fsm: fsm)
+        c.port = Int(peer.port)
+        c.sourceAddress = peer.sourceAddress
+        c.ebgpMultiHop = peer.ebgpMultiHop
+        if let t = peer.connectTime { c.connectTimeout = t }
+        switch peer.password {
+        case .inline(let p)?: c.password = p
+        case .secret(let name, let value)?:
+            guard let value else { return .failure(SessionRefusal("peer \(peer.name): password Secret \(name) is not readable")) }
+            c.password = value
+        case nil: break
+        }
+        return .success(c)
+    }
+
+    struct SessionRefusal: Error, Hashable, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// Makes the sessions match `peers` and gives each its routes. Returns the peers that got a new session.
+    @discardableResult
+    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?) -> [String] {
+        var started: [String] = []
+        var stopped: [BGPSession] = []
+        var refusals: [String: String] = [:]
+        entries.withLock { entries in
+            let wanted = Dictionary(peers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for (name, entry) in entries where wanted[name] == nil {
+                stopped.append(entry.session)
+                entries[name] = nil
+            }
+            for (name, peer) in wanted.sorted(by: { $0.key < $1.key }) {
+                let configuration: BGPSession.Configuration
+                switch Self.sessionConfiguration(peer, routerID: routerID) {
+                case .failure(let why):
+                    refusals[name] = why.description
+                    if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
+                    continue
+                case .success(let c): configuration = c
+                }
+                if let have = entries[name], have.peer == peer, have.configuration.fsm.routerID == configuration.fsm.routerID {
+                    continue
+                }
+                if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
+                let session = BGPSession(configuration: configuration, logger: logger,
+                                         metrics: BGPMetrics(peer: configuration.label, factory: factory))
+                entries[name] = Entry(peer: peer, configuration: configuration, session: session)
+                started.append(name)
+            }
+            for (name, entry) in entries {
+                let want = (routes[name] ?? [:]).mapValues(Self.pathAttributes)
+                if want != entry.routes || started.contains(name) {
+                    entries[name]?.routes = want
+                    entry.session.setRoutes(want)
+                }
+            }
+            for name in started { if let s = entries[name]?.session { startContinuation.yield(s) } }
+        }
+        for s in stopped { s.stop() }
+        let newRefusals = refused.withLock { r in
+            let fresh = refusals.filter { r[$0.key] != $0.value }
+            r = refusals
+            return fresh
+        }
+        for (_, why) in newRefusals.sorted(by: { $0.key < $1.key }) { logger.warning("BGP peer skipped", metadata: ["reason": "\(why)"]) }
+        if !started.isEmpty { logger.info("BGP sessions started", metadata: ["peers": "\(started.joined(separator: ","))"]) }
+        return started
+    }
+
+    static func pathAttributes(_ r: RouteAttributes) -> PathAttributes {
+        PathAttributes(localPreference: r.localPreference, communities: r.communities.sorted(), largeCommunities: r.largeCommunities.sorted())
+    }
+
+    /// Stops every session (Cease, or a silent close for graceful restart) and forgets them.
+    func stopAll(gracefulRestart: Bool) {
+        let all = entries.withLock { e in
+            let s = e.values.map(\.session)
+            e.removeAll()
+            return s
+        }
+        for s in all {
+            if gracefulRestart { s.setStopMode(.gracefulRestart) }
+            s.stop()
+        }
+        startContinuation.finish()
+    }
+
+    /// For /debug/state.
+    func report(now: ContinuousClock.Instant = .now) -> [DebugState.Peer] {
+        entries.withLock { e in
+            e.sorted { $0.key < $1.key }.map { name, entry in
+                let st = entry.session.status
+                return DebugState.Peer(
+                    name: name, address: entry.configuration.label, localASN: entry.configuration.fsm.localASN.value,
+                    peerASN: entry.configuration.fsm.peerASN.value, state: st.state.rawValue,
+                    uptimeSeconds: st.establishedAt.map { Self.seconds(now - $0) }, lastError: st.lastError,
+                    holdTimeSeconds: st.negotiated.map { Self.seconds($0.holdTime) }, advertised: st.advertised, pending: st.pending,
+                    routes: entry.routes.sorted { $0.key < $1.key }.map { prefix, a in
+                        DebugState.PeerRoute(prefix: prefix.description, localPref: a.localPreference.map(Int.init),
+                                             communities: a.communities.map(\.description) + a.largeCommunities.map(\.description))
+                    })
+            }
+        }
+    }
+
+    var refusals: [String: String] { refused.withLock { $0 } }
+
+    static func seconds(_ d: Duration) -> Double {
+        let (s, a) = d.components
+        return Double(s) + Double(a) / 1e18
+    }
+}

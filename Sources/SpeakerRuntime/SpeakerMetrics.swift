@@ -1,0 +1,66 @@
+import CoreMetrics
+import Synchronization
+
+/// The speaker's metrics, MetalLB's names where MetalLB has one:
+/// `metallb_speaker_announced{service,protocol,node,ip}` (1 while announced), `metallb_k8s_client_updates_total`,
+/// `metallb_k8s_client_update_errors_total`, `metallb_k8s_client_config_loaded_bool`,
+/// `metallb_k8s_client_config_stale_bool`. Beacon's own: `beacon_failover_seconds` (a histogram: from the membership
+/// loss of an owner to the first gratuitous frame this node sent for the addresses it took over) and
+/// `beacon_membership_alive_members`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
+public struct SpeakerMetrics: Sendable {
+    public static let failoverSeconds = "beacon_failover_seconds"
+
+    let factory: any MetricsFactory
+    let updates: Counter
+    let updateErrors: Counter
+    let configLoaded: Gauge
+    let configStale: Gauge
+    let failover: Timer
+    let aliveMembers: Gauge
+    private let announced = AnnouncedGauges()
+
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.factory = factory
+        updates = Counter(label: "metallb_k8s_client_updates_total", factory: factory)
+        updateErrors = Counter(label: "metallb_k8s_client_update_errors_total", factory: factory)
+        configLoaded = Gauge(label: "metallb_k8s_client_config_loaded_bool", factory: factory)
+        configStale = Gauge(label: "metallb_k8s_client_config_stale_bool", factory: factory)
+        failover = Timer(label: Self.failoverSeconds, factory: factory)
+        aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
+        configLoaded.record(0)
+        configStale.record(0)
+    }
+
+    /// One announced (service, protocol, ip) on `node`.
+    struct Announced: Hashable {
+        var service: String
+        var `protocol`: String
+        var ip: String
+    }
+
+    /// Sets the announced gauges to exactly `now`: new ones to 1, withdrawn ones removed.
+    func setAnnounced(_ now: Set<Announced>, node: String) {
+        announced.update(now, node: node, factory: factory)
+    }
+}
+
+final class AnnouncedGauges: Sendable {
+    private let gauges = Mutex<[SpeakerMetrics.Announced: Gauge]>([:])
+
+    func update(_ now: Set<SpeakerMetrics.Announced>, node: String, factory: any MetricsFactory) {
+        gauges.withLock { g in
+            for key in now where g[key] == nil {
+                let gauge = Gauge(label: "metallb_speaker_announced",
+                                  dimensions: [("service", key.service), ("protocol", key.protocol), ("node", node), ("ip", key.ip)],
+                                  factory: factory)
+                gauge.record(1)
+                g[key] = gauge
+            }
+            for (key, gauge) in g where !now.contains(key) {
+                gauge.record(0)
+                gauge.destroy()
+                g[key] = nil
+            }
+        }
+    }
+}

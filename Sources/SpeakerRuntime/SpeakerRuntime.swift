@@ -1,0 +1,596 @@
+import AnnouncementPolicy
+import CoreMetrics
+import Crypto
+import Foundation
+import KubernetesClient
+import KubernetesModel
+import LinkLayer
+import LoadBalancerConfig
+import Logging
+import Membership
+import MembershipTransport
+import NIOCore
+import Netlink
+import NetworkPrimitives
+import PacketSocket
+import Synchronization
+
+/// The speaker daemon's wiring: informers (Services, EndpointSlices, Nodes, the metallb.io CRs or config files,
+/// Secrets) and `Membership` (which speakers are alive) → `AnnouncementPolicy.plan` → the layer 2 announcer and the
+/// BGP sessions; then, apart from the network path, status objects, events and ConfigurationState.
+///
+/// Passes are level-triggered and coalescing. A membership change triggers a pass at once, and a pass does the
+/// network work (gratuitous frames, UPDATEs) before any API write, so a takeover costs a plan and a send.
+/// `shutdown()` (SIGTERM) leaves membership first, so the next owner takes over while this node still answers,
+/// then stops answering and sends Cease to every peer.
+public final class SpeakerRuntime: Sendable {
+    public struct MembershipOptions: Sendable {
+        public var enabled = true
+        public var bindHost = "0.0.0.0"
+        /// MetalLB's memberlist port.
+        public var port = 7946
+        /// The key, when given directly (MetalLB mounts the Secret as a file: `--ml-secret-key-path`).
+        public var secret: [UInt8]?
+        /// Otherwise read once at start from this Secret in `namespace`, key `secretkey` (MetalLB's `memberlist`).
+        public var secretName = "memberlist"
+        /// Heartbeat interval and the silence after which a speaker counts as dead.
+        public var interval: Duration = .milliseconds(50)
+        public var timeout: Duration = .milliseconds(150)
+        public init() {}
+    }
+
+    public struct Options: Sendable {
+        public var nodeName: String
+        /// Where the metallb.io CRs, Secrets and status objects live.
+        public var namespace = "metallb-system"
+        public var loadBalancerClass: String?
+        /// Read the configuration from these YAML files instead of CRs (re-read when they change).
+        public var configFiles: [String] = []
+        public var membership = MembershipOptions()
+        /// Interface name patterns never used for layer 2 (MetalLB's excludel2.yaml).
+        public var interfaceExcludes = InterfaceEligibility.defaultExcludes
+        /// MetalLB's `--ignore-exclude-lb`.
+        public var ignoreExcludeLabel = false
+        public var gratuitous = GratuitousSchedule.default
+        /// Keep BGP routes at the routers across a restart (peers with graceful restart) instead of Cease.
+        public var gracefulRestartOnStop = false
+        /// Identifies this speaker in events (`reportingInstance`).
+        public var instance = ProcessInfo.processInfo.hostName
+
+        public init(nodeName: String) { self.nodeName = nodeName }
+    }
+
+    let client: KubernetesClient
+    let options: Options
+    let logger: Logger
+    let metrics: SpeakerMetrics
+    let announcer: LayerTwoAnnouncer
+    let sessions: PeerSessions
+    let reporter: StatusReporter
+    private let state: Mutex<State>
+    private let stopSignal = ShutdownSignal()
+    private let started = ContinuousClock.now
+    private let trigger: AsyncStream<Void>
+    private let pull: AsyncStream<Void>.Continuation
+
+    struct State {
+        var debug: DebugState
+        var membership: MembershipNode?
+        var memberAddresses: [String: SocketAddress] = [:]
+        var interfaces: [NetworkInterface]?
+        var recentChanges: [String] = []
+        /// When the last member was lost: a takeover after it is timed for `beacon_failover_seconds`.
+        var lastLoss: ContinuousClock.Instant?
+        var conflicts: [String] = []
+        var ready = false
+    }
+
+    public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.client = client
+        self.options = options
+        var l = logger
+        l[metadataKey: "node"] = "\(options.nodeName)"
+        self.logger = l
+        metrics = SpeakerMetrics(factory: metricsFactory)
+        sessions = PeerSessions(logger: l, factory: metricsFactory)
+        reporter = StatusReporter(client: client, namespace: options.namespace, node: options.nodeName, instance: options.instance,
+                                  logger: l, metrics: metrics)
+        state = Mutex(State(debug: DebugState(node: options.nodeName)))
+        (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let sink = ConflictSink()
+        announcer = LayerTwoAnnouncer(schedule: options.gratuitous, metrics: LayerTwoMetrics(factory: metricsFactory), logger: l,
+                                      onConflict: { c in sink.report(c) })
+        sink.setHandler { [weak self] c in self?.conflictSeen(c) }
+    }
+
+    /// Another station answers for an address this node announces: a split brain (membership cut between
+    /// speakers) or a host misconfigured with a service IP. Logged, shown in /debug/state, and reported once per
+    /// station and address as a Warning event on the Service.
+    private func conflictSeen(_ c: LayerTwoAnnouncer.Conflict) {
+        let stamp = KubeTime.micro()
+        let service: String? = state.withLock { s in
+            s.conflicts.insert("\(stamp) \(c)", at: 0)
+            if s.conflicts.count > 20 { s.conflicts.removeLast(s.conflicts.count - 20) }
+            s.debug.conflicts = s.conflicts
+            return s.debug.layer2.first { $0.ip == c.ip.description }?.service
+        }
+        logger.warning("another station answers for an announced address (split brain, or a host configured with a service IP)",
+                       metadata: ["ip": "\(c.ip)", "interface": "\(c.interface)", "mac": "\(c.mac)"])
+        guard let service else { return }
+        let parts = service.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        reporter.add(event: .init(namespace: parts[0], name: parts[1], uid: nil, reason: "addressConflict",
+                                  message: "\(c.mac) on \(c.interface) also answers for \(c.ip) (announced by node \"\(options.nodeName)\")",
+                                  warning: true))
+    }
+
+    /// True once the first pass has been made (for /readyz).
+    public var isReady: Bool { state.withLock { $0.ready } }
+
+    /// What `/debug/state` serves.
+    public func debugState() -> DebugState {
+        let (base, node, addresses, recent) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges) }
+        var d = base
+        d.uptimeSeconds = PeerSessions.seconds(ContinuousClock.now - started)
+        d.peers = sessions.report()
+        if let node {
+            let alive = node.alive
+            d.membership.members = Set(addresses.keys).union([options.nodeName]).sorted().map { name in
+                DebugState.Member(name: name, address: addresses[name].map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }, alive: alive.contains(name))
+            }
+            d.membership.refusedDatagrams = node.rejectedDatagrams
+        }
+        d.membership.recentChanges = recent
+        return d
+    }
+
+    /// Starts the ordered stop (SIGTERM): leave, stop answering, Cease. `run()` returns when it is done.
+    public func shutdown() { stopSignal.fire() }
+
+    // MARK: - Run
+
+    public func run() async throws {
+        let services = Informer(client: client, resource: .services, logger: logger)
+        let slices = Informer(client: client, resource: .endpointSlices, logger: logger)
+        let nodes = Informer(client: client, resource: .nodes, logger: logger)
+        let secrets = Informer(client: client, resource: .secrets, namespace: options.namespace, logger: logger)
+        let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
+            ? Resource<JSONValue>.metallbConfiguration.map { Informer(client: client, resource: $0, namespace: options.namespace, logger: logger) }
+            : []
+        let membership = await makeMembership()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await services.run() }
+            group.addTask { await slices.run() }
+            group.addTask { await nodes.run() }
+            group.addTask { await secrets.run() }
+            for informer in crs { group.addTask { await informer.run() } }
+            let signals = [services.changes(), slices.changes(), nodes.changes(), secrets.changes()] + crs.map { $0.changes() }
+            for signal in signals {
+                group.addTask { for await _ in signal { self.pull.yield() } }
+            }
+            if let membership {
+                group.addTask {
+                    do { try await membership.run() } catch {
+                        self.logger.error("membership stopped", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            group.addTask { try await self.reporter.run() }
+            group.addTask {
+                await withDiscardingTaskGroup { sessionGroup in
+                    for await session in self.sessions.starts { sessionGroup.addTask { await session.run() } }
+                }
+            }
+            group.addTask {
+                do {
+                    try await InterfaceMonitor.watch { interfaces in
+                        self.state.withLock { $0.interfaces = interfaces }
+                        self.pull.yield()
+                    }
+                } catch is CancellationError {
+                } catch {
+                    self.logger.warning("cannot watch interfaces; reading them once", metadata: ["error": "\(error)"])
+                    let once = (try? NetlinkReader.interfaces()) ?? []
+                    self.state.withLock { $0.interfaces = once }
+                    self.pull.yield()
+                }
+            }
+            if !options.configFiles.isEmpty {
+                let files = options.configFiles
+                group.addTask {
+                    var last = ""
+                    while !Task.isCancelled {
+                        let stamp = Self.fileStamp(files)
+                        if stamp != last { last = stamp; self.pull.yield() }
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+            group.addTask {
+                guard await self.stopSignal.wait() else { return }
+                await self.stopInOrder(membership: membership)
+                throw ShutdownSignal.Done()
+            }
+            group.addTask {
+                try await self.loop(services: services, slices: slices, nodes: nodes, secrets: secrets, crs: crs)
+            }
+            do { try await group.next() } catch is ShutdownSignal.Done {}
+            group.cancelAll()
+        }
+    }
+
+    /// Leave first (the next owner takes over while this node still answers), then stop answering, then Cease.
+    private func stopInOrder(membership: MembershipNode?) async {
+        let begin = ContinuousClock.now
+        if let membership {
+            membership.stop()
+            // The leave is one datagram; the others plan and send their first frame within a few milliseconds.
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        await announcer.stop()
+        sessions.stopAll(gracefulRestart: options.gracefulRestartOnStop)
+        // Give the sessions a moment to write their NOTIFICATIONs before the group is cancelled.
+        try? await Task.sleep(for: .milliseconds(100))
+        logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
+    }
+
+    private func makeMembership() async -> MembershipNode? {
+        let m = options.membership
+        func off(_ why: String) -> MembershipNode? {
+            logger.warning("membership is off; node conditions decide who announces, as MetalLB without memberlist", metadata: ["reason": "\(why)"])
+            state.withLock { $0.debug.membership.enabled = false; $0.debug.membership.disabledReason = why }
+            return nil
+        }
+        guard m.enabled else { return off("disabled by flag") }
+        var secret = m.secret
+        if secret == nil {
+            do {
+                let s = try await client.get(.secrets, namespace: options.namespace, name: m.secretName)
+                secret = s.data?["secretkey"].flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+                if secret == nil { return off("Secret \(options.namespace)/\(m.secretName) has no \"secretkey\"") }
+            } catch {
+                return off("cannot read Secret \(options.namespace)/\(m.secretName): \(error)")
+            }
+        }
+        guard let secret, !secret.isEmpty else { return off("the membership key is empty") }
+        var configuration = MembershipNode.Configuration(name: options.nodeName, incarnation: UInt64(Date().timeIntervalSince1970 * 1000))
+        configuration.bindHost = m.bindHost
+        configuration.port = m.port
+        configuration.detector.interval = m.interval
+        configuration.detector.timeout = m.timeout
+        let key = SymmetricKey(data: SHA256.hash(data: secret))
+        let node = MembershipNode(configuration: configuration, key: key, logger: logger) { [weak self] changes, alive in
+            self?.membershipChanged(changes, alive: alive)
+        }
+        state.withLock { s in
+            s.membership = node
+            s.debug.membership.enabled = true
+            s.debug.membership.port = m.port
+        }
+        return node
+    }
+
+    private func membershipChanged(_ changes: [FailureDetector.Change], alive: Set<String>) {
+        let now = ContinuousClock.now
+        let stamp = KubeTime.micro()
+        state.withLock { s in
+            for c in changes {
+                switch c {
+                case .up(let n): s.recentChanges.insert("\(stamp) \(n) up", at: 0)
+                case .down(let n, let reason):
+                    s.recentChanges.insert("\(stamp) \(n) down: \(reason)", at: 0)
+                    s.lastLoss = now
+                }
+            }
+            if s.recentChanges.count > 20 { s.recentChanges.removeLast(s.recentChanges.count - 20) }
+        }
+        metrics.aliveMembers.record(alive.count)
+        for c in changes {
+            switch c {
+            case .up(let n): logger.info("speaker joined", metadata: ["member": "\(n)"])
+            case .down(let n, let reason): logger.info("speaker lost", metadata: ["member": "\(n)", "reason": "\(reason)"])
+            }
+        }
+        pull.yield()
+    }
+
+    // MARK: - The pass
+
+    private func loop(services: Informer<Service>, slices: Informer<EndpointSlice>, nodes: Informer<Node>, secrets: Informer<Secret>,
+                      crs: [Informer<JSONValue>]) async throws {
+        var configuration: Configuration?
+        var configStamp: [String?] = []
+        var configState: (result: String, error: String)?
+        var assigned: Set<String> = []
+        var failedNotes: [String: String] = [:]
+        for await _ in trigger {
+            guard services.hasSynced, slices.hasSynced, nodes.hasSynced, secrets.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
+            guard let interfaces = state.withLock({ $0.interfaces }) else { continue }
+
+            // Configuration: all or nothing; the last good one stays in force.
+            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) + [secrets.resourceVersion] : [Self.fileStamp(options.configFiles)]
+            if stamp != configStamp || configuration == nil {
+                configStamp = stamp
+                switch loadConfiguration(crs: crs, secrets: secrets) {
+                case .success(let loaded):
+                    if loaded.configuration != configuration { logger.info("configuration loaded", metadata: ["pools": "\(loaded.configuration.pools.count)", "peers": "\(loaded.configuration.peers.count)"]) }
+                    configuration = loaded.configuration
+                    metrics.configLoaded.record(1)
+                    metrics.configStale.record(0)
+                    state.withLock { s in
+                        s.debug.configuration = .init(loaded: true, stale: false, error: nil, pools: loaded.configuration.pools.count,
+                                                      peers: loaded.configuration.peers.count)
+                    }
+                    if configState?.result != "Valid" { configState = ("Valid", ""); writeConfigurationState("Valid", "") }
+                case .failure(let error):
+                    let summary = error.description
+                    logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
+                    metrics.configStale.record(1)
+                    state.withLock { s in s.debug.configuration.stale = true; s.debug.configuration.error = summary }
+                    if configState?.error != summary { configState = ("Invalid", summary); writeConfigurationState("Invalid", summary) }
+                }
+            }
+            guard let configuration else { continue }
+
+            // Membership follows the Nodes (hostNetwork speakers listen on the node's address).
+            let nodeList = nodes.snapshot()
+            var members: [String: SocketAddress] = [:]
+            for n in nodeList {
+                guard let name = n.metadata.name else { continue }
+                let ips = n.addresses("InternalIP")
+                guard let ip = ips.first(where: { !$0.contains(":") }) ?? ips.first,
+                      let address = try? SocketAddress(ipAddress: ip, port: options.membership.port) else { continue }
+                members[name] = address
+            }
+            let membership = state.withLock { s -> MembershipNode? in
+                guard s.memberAddresses != members else { return nil }
+                s.memberAddresses = members
+                return s.membership
+            }
+            membership?.setMembers(members)
+            let live = state.withLock { $0.membership?.alive }
+
+            // Plan.
+            var snapshot = ClusterSnapshot(configuration: configuration, services: services.snapshot().filter(handles),
+                                           endpointSlices: slices.snapshot(), nodes: nodeList, liveMembers: live)
+            snapshot.ignoreExcludeLabel = options.ignoreExcludeLabel
+            let plan = AnnouncementPolicy.plan(snapshot, node: options.nodeName)
+
+            // Layer 2 first: it is what a failover waits for.
+            let (announcements, failures) = layer2Announcements(plan, interfaces: interfaces)
+            let report = await announcer.update(announcements)
+            if !report.added.isEmpty, let loss = state.withLock({ s -> ContinuousClock.Instant? in defer { s.lastLoss = nil }; return s.lastLoss }),
+               ContinuousClock.now - loss < .seconds(10) {
+                let took = ContinuousClock.now - loss
+                let (sec, atto) = took.components
+                metrics.failover.recordNanoseconds(sec * 1_000_000_000 + atto / 1_000_000_000)
+                state.withLock { s in s.debug.failover.takeovers += 1; s.debug.failover.lastSeconds = PeerSessions.seconds(took) }
+                logger.info("took over after a member was lost", metadata: ["addresses": "\(report.added.count)", "seconds": "\(PeerSessions.seconds(took))"])
+            }
+
+            // BGP.
+            let me = nodeList.first { $0.metadata.name == options.nodeName }
+            let peers = configuration.peers(forNodeLabels: me?.metadata.labels ?? [:])
+            let routerID = me.flatMap { $0.addresses("InternalIP").lazy.compactMap { try? IPv4Address($0) }.first }
+            sessions.reconcile(peers: peers, routes: plan.desired.bgp, routerID: routerID)
+
+            // Status, events, metrics, /debug/state.
+            var failuresByService = failures
+            for (a, why) in report.failed {
+                if let owner = plan.services.values.first(where: { $0.addresses.contains(a.ip) }) {
+                    failuresByService[owner.service.description, default: ""] += "\(a): \(why); "
+                }
+            }
+            let uids = Dictionary(snapshot.services.map { ("\($0.metadata.namespace ?? "")/\($0.metadata.name ?? "")", $0.metadata.uid) },
+                                  uniquingKeysWith: { a, _ in a })
+            var desired = StatusReporter.Desired()
+            var notes: [StatusReporter.EventNote] = []
+            var announced = Set<SpeakerMetrics.Announced>()
+            var nowAssigned = Set<String>()
+            var layer2Entries: [DebugState.Announcement] = []
+            let byIP = Dictionary(grouping: announcements, by: \.ip)
+            for p in plan.services.values.sorted(by: { $0.service < $1.service }) {
+                let key = p.service.description
+                if p.layer2.contains(where: { $0.decision.announces }) {
+                    let names = Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted()
+                    if !names.isEmpty {
+                        desired.layer2[key] = .init(namespace: p.service.namespace, name: p.service.name, items: names)
+                        nowAssigned.insert("\(key)|layer2")
+                        for ip in p.addresses {
+                            announced.insert(.init(service: key, protocol: "layer2", ip: ip.description))
+                            layer2Entries.append(.init(ip: ip.description, service: key, interfaces: (byIP[ip] ?? []).map(\.interface.name).sorted()))
+                        }
+                    }
+                }
+                if case .announce(let routes)? = p.bgp {
+                    let peerNames = Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted()
+                    if !peerNames.isEmpty {
+                        desired.bgp[key] = .init(namespace: p.service.namespace, name: p.service.name, items: peerNames)
+                        nowAssigned.insert("\(key)|bgp")
+                        for ip in p.addresses { announced.insert(.init(service: key, protocol: "bgp", ip: ip.description)) }
+                    }
+                }
+            }
+            for entry in nowAssigned.subtracting(assigned).sorted() {
+                let parts = entry.split(separator: "|")
+                let key = String(parts[0]), proto = String(parts[1])
+                let ns = String(key.split(separator: "/")[0]), name = String(key.split(separator: "/").dropFirst().joined(separator: "/"))
+                notes.append(.init(namespace: ns, name: name, uid: uids[key] ?? nil, reason: "nodeAssigned",
+                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
+            }
+            assigned = nowAssigned
+            for (key, message) in failuresByService.sorted(by: { $0.key < $1.key }) where failedNotes[key] != message {
+                let ns = String(key.split(separator: "/")[0]), name = String(key.split(separator: "/").dropFirst().joined(separator: "/"))
+                notes.append(.init(namespace: ns, name: name, uid: uids[key] ?? nil, reason: "announceFailed", message: message, warning: true))
+                logger.warning("cannot announce", metadata: ["service": "\(key)", "reason": "\(message)"])
+            }
+            failedNotes = failuresByService
+            reporter.set(desired, events: notes)
+            metrics.setAnnounced(announced, node: options.nodeName)
+
+            let explanations = plan.services.values.sorted { $0.service < $1.service }.map(ServiceExplanation.init)
+            let interfaceReport = InterfaceEligibility.evaluate(interfaces, excludes: options.interfaceExcludes).map { i, d in
+                DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
+            }
+            state.withLock { s in
+                s.debug.services = explanations
+                s.debug.layer2 = layer2Entries
+                s.debug.interfaces = interfaceReport
+                s.debug.passes += 1
+                s.ready = true
+            }
+        }
+    }
+
+    /// MetalLB's loadBalancerClass rule: unset handles Services without a class; set handles exactly that class.
+    private func handles(_ s: Service) -> Bool { s.spec.loadBalancerClass == options.loadBalancerClass }
+
+    /// Each owned address on the interfaces it may be announced on: the advertisement's list, or every eligible one;
+    /// IPv4 needs an interface with an IPv4 address, IPv6 one with a link-local address. Services left with no
+    /// interface are returned with the reason (an `announceFailed` event).
+    func layer2Announcements(_ plan: Plan, interfaces: [NetworkInterface]) -> (Set<LayerTwoAnnouncer.Announcement>, [String: String]) {
+        var result = Set<LayerTwoAnnouncer.Announcement>()
+        result.reserveCapacity(plan.desired.layer2.count)
+        var failures: [String: String] = [:]
+        var cache: [Set<String>: [LinkEndpoint]] = [:]
+        let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service.description) } }, uniquingKeysWith: { a, _ in a })
+        for (ip, listed) in plan.desired.layer2 {
+            let endpoints: [LinkEndpoint]
+            if let have = cache[listed] {
+                endpoints = have
+            } else {
+                endpoints = InterfaceEligibility.evaluate(interfaces, listed: listed.sorted(), excludes: options.interfaceExcludes)
+                    .filter(\.decision.isEligible).compactMap { LinkEndpoint($0.interface) }
+                cache[listed] = endpoints
+            }
+            var any = false
+            for e in endpoints {
+                switch ip {
+                case .v4: guard !e.ipv4.isEmpty else { continue }
+                case .v6: guard e.linkLocal != nil else { continue }
+                }
+                result.insert(.init(ip: ip, interface: e))
+                any = true
+            }
+            if !any {
+                let missing = listed.isEmpty ? "no eligible interface" : "none of the interfaces \(listed.sorted().joined(separator: ", ")) is usable here"
+                failures[serviceOf[ip] ?? "\(ip)", default: ""] += "\(ip): \(missing) (see `speaker status`); "
+            }
+        }
+        return (result, failures)
+    }
+
+    private func writeConfigurationState(_ result: String, _ error: String) {
+        guard options.configFiles.isEmpty else { return }
+        reporter.setConfigurationState(name: "speaker-\(options.nodeName)", result: result, error: error)
+    }
+
+    func loadConfiguration(crs: [Informer<JSONValue>], secrets: Informer<Secret>) -> Result<LoadedConfiguration, ConfigurationError> {
+        let loader = ConfigurationLoader()
+        if options.configFiles.isEmpty {
+            var objects = crs.flatMap { $0.snapshot() }
+            // Secrets go in so BGPPeer passwordSecret references resolve (and a missing one is an error).
+            for s in secrets.snapshot() {
+                var data: [String: JSONValue] = [:]
+                for (k, v) in s.data ?? [:] { data[k] = .string(v) }
+                objects.append(["apiVersion": "v1", "kind": "Secret", "type": .string(s.type ?? "Opaque"),
+                                "metadata": ["name": .string(s.metadata.name ?? ""), "namespace": .string(s.metadata.namespace ?? "")],
+                                "data": .object(data)])
+            }
+            do { return .success(try loader.load(objects: objects, source: "metallb.io objects in \(options.namespace)")) } catch {
+                return .failure(error)
+            }
+        }
+        var sources: [ConfigSource] = []
+        for path in options.configFiles {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return .failure(ConfigurationError(errors: [ConfigIssue(.error, object: nil, field: "", "cannot read configuration file \(path)")]))
+            }
+            sources.append(ConfigSource(name: path, text: String(decoding: data, as: UTF8.self)))
+        }
+        do { return .success(try loader.load(sources)) } catch { return .failure(error) }
+    }
+
+    static func fileStamp(_ files: [String]) -> String {
+        files.map { f in
+            let a = try? FileManager.default.attributesOfItem(atPath: f)
+            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
+        }.joined(separator: ",")
+    }
+}
+
+/// Passes the announcer's conflict reports on, at most once per address and station every 30 s (a conflicting
+/// station may answer every request it sees).
+final class ConflictSink: Sendable {
+    private struct State {
+        var handler: (@Sendable (LayerTwoAnnouncer.Conflict) -> Void)?
+        var last: [LayerTwoAnnouncer.Conflict: ContinuousClock.Instant] = [:]
+    }
+    private let state = Mutex(State())
+
+    func setHandler(_ h: @escaping @Sendable (LayerTwoAnnouncer.Conflict) -> Void) { state.withLock { $0.handler = h } }
+
+    func report(_ c: LayerTwoAnnouncer.Conflict) {
+        let now = ContinuousClock.now
+        let handler = state.withLock { s -> (@Sendable (LayerTwoAnnouncer.Conflict) -> Void)? in
+            if let t = s.last[c], now - t < .seconds(30) { return nil }
+            s.last[c] = now
+            if s.last.count > 1000 { s.last = s.last.filter { now - $0.value < .seconds(30) } }
+            return s.handler
+        }
+        handler?(c)
+    }
+}
+
+/// One-shot: `wait()` returns once `fire` was called (before or after), telling whether it was a shutdown (true)
+/// or the task's cancellation (false).
+final class ShutdownSignal: Sendable {
+    struct Done: Error {}
+    private enum State { case idle, waiting(CheckedContinuation<Bool, Never>), fired(Bool) }
+    private let state = Mutex(State.idle)
+
+    func fire(shutdown: Bool = true) {
+        let waiter: CheckedContinuation<Bool, Never>? = state.withLock { s in
+            switch s {
+            case .idle: s = .fired(shutdown); return nil
+            case .waiting(let c): s = .fired(shutdown); return c
+            case .fired: return nil
+            }
+        }
+        waiter?.resume(returning: shutdown)
+    }
+
+    func wait() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                let ready: Bool? = state.withLock { s in
+                    switch s {
+                    case .idle: s = .waiting(c); return nil
+                    case .waiting: return nil
+                    case .fired(let v): return v
+                    }
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        } onCancel: {
+            fire(shutdown: false)
+        }
+    }
+}
+
+extension LinkEndpoint {
+    /// From netlink's view; nil for interfaces without an Ethernet MAC.
+    public init?(_ nic: NetworkInterface) {
+        guard let text = nic.mac, let mac = try? MACAddress(text), mac != .zero else { return nil }
+        var v4: [IPv4Address] = []
+        var linkLocal: IPv6Address?
+        for a in nic.addresses {
+            guard let ip = try? IPAddress(a.split(separator: "/").first ?? "") else { continue }
+            switch ip {
+            case .v4(let x): v4.append(x)
+            case .v6(let x): if x.value >> 118 == 0x3fa, linkLocal == nil { linkLocal = x }  // fe80::/10
+            }
+        }
+        self.init(name: nic.name, index: nic.index, mac: mac, ipv4: v4, linkLocal: linkLocal)
+    }
+}

@@ -1,0 +1,177 @@
+import Crypto
+import KubernetesClient
+import KubernetesModel
+import Logging
+import Synchronization
+
+/// Writes what this node announces to the API, apart from the announcing itself so a slow API server never delays
+/// a takeover: ServiceL2Status and ServiceBGPStatus objects (MetalLB's kinds, names `l2-*`/`bgp-*` and labels), and
+/// the Events `nodeAssigned` (when this node starts announcing a Service) and `announceFailed` (when it cannot),
+/// each once per change rather than on every pass. Failed writes are retried on the next pass.
+final class StatusReporter: Sendable {
+    struct ServiceStatus: Hashable, Sendable {
+        var namespace: String
+        var name: String
+        /// Interfaces (layer 2) or BGPPeer names.
+        var items: [String]
+    }
+
+    struct EventNote: Hashable, Sendable {
+        var namespace: String
+        var name: String
+        var uid: String?
+        var reason: String
+        var message: String
+        var warning: Bool
+    }
+
+    struct Desired: Sendable {
+        var layer2: [String: ServiceStatus] = [:]
+        var bgp: [String: ServiceStatus] = [:]
+    }
+
+    let client: KubernetesClient
+    let namespace: String
+    let node: String
+    let instance: String
+    let logger: Logger
+    let metrics: SpeakerMetrics
+    private let desired = Mutex(Desired())
+    private let events = Mutex<[EventNote]>([])
+    private let configState = Mutex<(name: String, result: String, error: String, written: Bool)?>(nil)
+    private let trigger: AsyncStream<Void>
+    private let pull: AsyncStream<Void>.Continuation
+
+    init(client: KubernetesClient, namespace: String, node: String, instance: String, logger: Logger, metrics: SpeakerMetrics) {
+        self.client = client
+        self.namespace = namespace
+        self.node = node
+        self.instance = instance
+        self.logger = logger
+        self.metrics = metrics
+        (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func set(_ d: Desired, events new: [EventNote]) {
+        desired.withLock { $0 = d }
+        if !new.isEmpty { events.withLock { $0 += new } }
+        pull.yield()
+    }
+
+    /// An event to post on the next pass (conflicts are seen between passes).
+    func add(event: EventNote) {
+        events.withLock { $0.append(event) }
+        pull.yield()
+    }
+
+    /// ConfigurationState `name` is written on the next pass when it changed.
+    func setConfigurationState(name: String, result: String, error: String) {
+        configState.withLock { $0 = (name, result, error, false) }
+        pull.yield()
+    }
+
+    var selector: ListOptions { ListOptions(labelSelector: "metallb.io/node=\(node)") }
+
+    /// `l2-` or `bgp-` and a hash of node and Service: stable across restarts, so a restarted speaker finds its own.
+    func objectName(_ prefix: String, _ s: ServiceStatus) -> String {
+        let digest = SHA256.hash(data: Array("\(node)/\(s.namespace)/\(s.name)".utf8))
+        return prefix + digest.prefix(8).map { b in String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
+    }
+
+    func run() async throws {
+        let l2 = Informer(client: client, resource: .serviceL2Statuses, namespace: namespace, options: selector, logger: logger)
+        let bgp = Informer(client: client, resource: .serviceBGPStatuses, namespace: namespace, options: selector, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await l2.run() }
+            group.addTask { await bgp.run() }
+            group.addTask {
+                for await _ in self.trigger {
+                    await l2.waitForSync()
+                    await bgp.waitForSync()
+                    let want = self.desired.withLock { $0 }
+                    var failed = false
+                    failed = await !self.sync(.serviceL2Statuses, prefix: "l2-", kind: "ServiceL2Status", want: want.layer2, have: l2.snapshot(),
+                                              status: { ["interfaces": .array($0.items.map { ["name": .string($0)] })] }) || failed
+                    failed = await !self.sync(.serviceBGPStatuses, prefix: "bgp-", kind: "ServiceBGPStatus", want: want.bgp, have: bgp.snapshot(),
+                                              status: { ["peers": .array($0.items.map(JSONValue.string))] }) || failed
+                    if let c = self.configState.withLock({ $0 }), !c.written {
+                        do {
+                            try await self.client.writeConfigurationState(namespace: self.namespace, name: c.name, component: "speaker",
+                                                                          conditionType: "configReconcilerValid", result: c.result, error: c.error)
+                            self.configState.withLock { s in if s?.result == c.result, s?.error == c.error { s?.written = true } }
+                        } catch {
+                            failed = true
+                            self.logger.info("cannot write ConfigurationState; will retry", metadata: ["error": "\(error)"])
+                        }
+                    }
+                    let notes = self.events.withLock { e in defer { e.removeAll() }; return e }
+                    for n in notes {
+                        do {
+                            try await self.client.postServiceEvent(namespace: n.namespace, name: n.name, uid: n.uid, reason: n.reason, message: n.message,
+                                                                   warning: n.warning, controller: "metallb-speaker", instance: self.instance)
+                            self.metrics.updates.increment()
+                        } catch {
+                            self.metrics.updateErrors.increment()
+                            self.logger.info("cannot post event", metadata: ["service": "\(n.namespace)/\(n.name)", "error": "\(error)"])
+                        }
+                    }
+                    if failed {
+                        try await Task.sleep(for: .seconds(1))
+                        self.pull.yield()
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Creates, updates and deletes this node's status objects of one kind. False when a write failed.
+    private func sync(_ resource: Resource<JSONValue>, prefix: String, kind: String, want: [String: ServiceStatus], have: [JSONValue],
+                      status: (ServiceStatus) -> [String: JSONValue]) async -> Bool {
+        var ok = true
+        var existing: [String: JSONValue] = [:]
+        for o in have { if let n = o["metadata"]?["name"]?.stringValue { existing[n] = o } }
+        var wanted = Set<String>()
+        for s in want.values.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
+            let name = objectName(prefix, s)
+            wanted.insert(name)
+            var body = status(s)
+            body["node"] = .string(node)
+            body["serviceName"] = .string(s.name)
+            body["serviceNamespace"] = .string(s.namespace)
+            let statusValue = JSONValue.object(body)
+            if let current = existing[name], current["status"] == statusValue { continue }
+            do {
+                if existing[name] == nil {
+                    do {
+                        try await client.createOnly(resource, namespace: namespace, [
+                            "apiVersion": "metallb.io/v1beta1", "kind": .string(kind),
+                            "metadata": ["name": .string(name), "namespace": .string(namespace),
+                                         "labels": ["metallb.io/node": .string(node), "metallb.io/service-name": .string(s.name),
+                                                    "metallb.io/service-namespace": .string(s.namespace)]],
+                        ])
+                    } catch where error.isAlreadyExists {}
+                }
+                try await client.patchOnly(resource, namespace: namespace, name: name, .merge(["status": statusValue]), subresource: "status")
+                metrics.updates.increment()
+            } catch {
+                ok = false
+                metrics.updateErrors.increment()
+                logger.info("cannot write \(kind); will retry", metadata: ["service": "\(s.namespace)/\(s.name)", "error": "\(error)"])
+            }
+        }
+        for name in existing.keys.sorted() where !wanted.contains(name) {
+            do {
+                try await client.delete(resource, namespace: namespace, name: name)
+                metrics.updates.increment()
+            } catch where error.isNotFound {
+            } catch {
+                ok = false
+                metrics.updateErrors.increment()
+                logger.info("cannot delete \(kind); will retry", metadata: ["name": "\(name)", "error": "\(error)"])
+            }
+        }
+        return ok
+    }
+}
