@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "beacon-bench", targets: ["beacon-bench"]),
         .executable(name: "kube-emulator", targets: ["kube-emulator"]),
         .executable(name: "controller", targets: ["controller"]),
+        .executable(name: "beacon-lab", targets: ["beacon-lab"]),
         .library(name: "LoadBalancerConfig", targets: ["LoadBalancerConfig"]),
     ],
     dependencies: [
@@ -114,6 +115,8 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
         ),
+        // Layer 4: the lab (namespaces, BIRD, the daemons) for the demo, the end-to-end tests and the failover benchmark.
+        .target(name: "BeaconLab"),
         // Layer 4: executables.
         .executableTarget(
             name: "controller",
@@ -131,6 +134,11 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        .executableTarget(
+            name: "beacon-lab",
+            dependencies: ["BeaconLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
             name: "kube-emulator",

@@ -118,7 +118,9 @@ public actor LayerTwoAnnouncer {
             }
             responders[a.interface.index] = r
         }
-        let generation = hot.replace(responders, withdrawn: removed.map(\.ip))
+        var interfaces: [Int: LinkEndpoint] = [:]
+        for a in wanted where interfaces[a.interface.index] == nil { interfaces[a.interface.index] = a.interface }
+        let generation = hot.replace(responders, endpoints: interfaces, withdrawn: removed.map(\.ip))
         current = wanted
 
         // Solicited-node groups, so solicitations reach us on NICs that filter multicast.
@@ -201,7 +203,19 @@ final class HotState: Sendable {
         var since: [Int: [IPAddress: UInt64]] = [:]
         /// Conflicts already logged (each is logged once while the address stays announced; all are counted).
         var reportedConflicts: Set<ConflictKey> = []
+        /// The interfaces answered on, for defending an address.
+        var endpoints: [Int: LinkEndpoint] = [:]
+        /// When each (interface, address) was last defended.
+        var defended: [DefenceKey: ContinuousClock.Instant] = [:]
     }
+
+    struct DefenceKey: Hashable {
+        var interface: Int
+        var ip: IPAddress
+    }
+
+    /// RFC 5227 §2.4 (c): an address is defended at most once per DEFEND_INTERVAL (10 s).
+    static let defendInterval: Duration = .seconds(10)
 
     private let state = Mutex(State())
     let metrics: LayerTwoMetrics
@@ -215,8 +229,9 @@ final class HotState: Sendable {
     }
 
     /// Installs new responders; returns the generation stamped on newly announced addresses.
-    func replace(_ responders: [Int: NeighborResponder], withdrawn: [IPAddress]) -> UInt64 {
+    func replace(_ responders: [Int: NeighborResponder], endpoints: [Int: LinkEndpoint], withdrawn: [IPAddress]) -> UInt64 {
         state.withLock { s in
+            s.endpoints = endpoints
             s.generation += 1
             var since: [Int: [IPAddress: UInt64]] = [:]
             for (index, r) in responders {
@@ -252,10 +267,22 @@ final class HotState: Sendable {
             return nil
         case .conflict(let ip, let mac):
             metrics.increment(.conflicts, ip)
-            let first = state.withLock { $0.reportedConflicts.insert(ConflictKey(ip: ip, mac: mac)).inserted }
+            let now = ContinuousClock.now
+            let (first, defend) = state.withLock { s -> (Bool, LinkEndpoint?) in
+                let first = s.reportedConflicts.insert(ConflictKey(ip: ip, mac: mac)).inserted
+                let key = DefenceKey(interface: interface, ip: ip)
+                if let last = s.defended[key], now - last < Self.defendInterval { return (first, nil) }
+                s.defended[key] = now
+                if s.defended.count > 4096 { s.defended = s.defended.filter { now - $0.value < Self.defendInterval } }
+                return (first, s.endpoints[interface])
+            }
             if first { logger.warning("another station claims an announced address", metadata: ["ip": "\(ip)", "mac": "\(mac)"]) }
-            onConflict(.init(ip: ip, interface: "\(interface)", mac: mac))
-            return nil
+            onConflict(.init(ip: ip, interface: defend?.name ?? "\(interface)", mac: mac))
+            // Defend the address once (a gratuitous frame of our own): the neighbours that just learned the other
+            // station come back here, and the other station hears of us and reports the conflict too.
+            guard let defend else { return nil }
+            metrics.increment(.gratuitous, ip)
+            return LayerTwoAnnouncer.gratuitous(.init(ip: ip, interface: defend))
         case .ignore:
             return nil
         }

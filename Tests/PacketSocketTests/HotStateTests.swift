@@ -45,7 +45,7 @@ struct HotStateTests {
         let metrics = LayerTwoMetrics(factory: factory)
         let conflicts = Mutex(0)
         let hot = HotState(metrics: metrics, logger: Logger(label: "test")) { _ in conflicts.withLock { $0 += 1 } }
-        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
         let request = ARPPacket(operation: .request, senderMAC: them, senderIP: IPv4Address(192, 0, 2, 50), targetMAC: .zero, targetIP: vip)
             .frame(from: them).encoded
         #expect(hot.handle(request, interface: 7) != nil)
@@ -62,19 +62,36 @@ struct HotStateTests {
         #expect(factory.count("beacon_layer2_conflicts_total{ip=192.0.2.100}") == 2)
         #expect(conflicts.withLock { $0 } == 2)
         // Released: no more answers, at once.
-        _ = hot.replace([:], withdrawn: [.v4(vip)])
+        _ = hot.replace([:], endpoints: [:], withdrawn: [.v4(vip)])
         #expect(hot.handle(request, interface: 7) == nil)
+    }
+
+    /// RFC 5227 §2.4 (c): a conflicting claim is answered with one gratuitous frame of our own per 10 s, so the
+    /// neighbours come back and the other station (a split brain) hears of us and reports the conflict too.
+    @Test("a conflicting claim is defended once per interval")
+    func defends() throws {
+        let factory = RecordingFactory()
+        let hot = HotState(metrics: LayerTwoMetrics(factory: factory), logger: Logger(label: "test")) { _ in }
+        let endpoint = LinkEndpoint(name: "eth0", index: 7, mac: us, ipv4: [IPv4Address(192, 0, 2, 11)])
+        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [7: endpoint], withdrawn: [])
+        let claim = ARPPacket.gratuitousRequest(mac: them, ip: vip).frame(from: them).encoded
+        let defence = try #require(hot.handle(claim, interface: 7))
+        let frame = try EthernetFrame(decoding: defence)
+        #expect(frame.source == us && frame.destination == .broadcast)
+        #expect(hot.handle(claim, interface: 7) == nil, "only once per DEFEND_INTERVAL")
+        #expect(factory.count("beacon_layer2_conflicts_total{ip=192.0.2.100}") == 2)
+        #expect(factory.count("metallb_layer2_gratuitous_sent{ip=192.0.2.100}") == 1)
     }
 
     @Test("a released address's burst stops: the generation check")
     func generations() {
         let hot = HotState(metrics: LayerTwoMetrics(), logger: Logger(label: "test")) { _ in }
-        let g1 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        let g1 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1))
-        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1), "still announced since g1")
-        _ = hot.replace([:], withdrawn: [.v4(vip)])
-        let g3 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], withdrawn: [])
+        _ = hot.replace([:], endpoints: [:], withdrawn: [.v4(vip)])
+        let g3 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
         #expect(!hot.isCurrent(.v4(vip), interface: 7, since: g1), "the old burst must not continue")
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g3))
     }
