@@ -70,6 +70,7 @@ public final class Lab: Sendable {
         try FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
         try await buildNetwork()
         try await startEmulator()
+        try await kubectl(["apply", "-f", "-"], input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: metallb-system}\n")
         try await startRouter()
         try await registerNodes()
         var key = [UInt8](repeating: 0, count: 32)

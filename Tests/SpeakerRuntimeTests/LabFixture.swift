@@ -1,0 +1,110 @@
+import BeaconLab
+import Crypto
+import Foundation
+import Testing
+
+extension Tag {
+    @Tag static var privileged: Self
+}
+
+/// A lab per test: unique namespace names, torn down even when the test fails.
+enum LabFixture {
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    static func withLab(nodes: Int = 3, _ body: (Lab) async throws -> Void) async throws {
+        let id = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        var options = Lab.Options(prefix: "bt\(id)", binDirectory: root.appendingPathComponent(".build/debug").path,
+                                  workDirectory: NSTemporaryDirectory() + "beacon-lab-\(id)")
+        options.nodes = nodes
+        // Debug builds on a loaded 2-core runner: a longer timeout than production's 150 ms avoids false deaths.
+        options.membershipInterval = 50
+        options.membershipTimeout = 400
+        let lab = Lab(options: options)
+        do {
+            try await lab.up()
+            try await body(lab)
+        } catch {
+            await dumpLogs(lab)
+            await lab.down()
+            throw error
+        }
+        await lab.down()
+        try? FileManager.default.removeItem(atPath: options.workDirectory)
+    }
+
+    static func dumpLogs(_ lab: Lab) async {
+        for name in ["controller"] + lab.nodeIndices.map(lab.nodeName) {
+            if let p = lab.process(name) { print("---- \(name) log (tail) ----\n\(p.log.split(separator: "\n").suffix(40).joined(separator: "\n"))") }
+        }
+    }
+
+    /// MetalLB's ranking: the node with the lowest SHA-256 of `node#ip` among `nodes`.
+    static func expectedOwner(_ ip: String, among nodes: [String]) -> String? {
+        nodes.min { a, b in
+            Array(SHA256.hash(data: Array("\(a)#\(ip)".utf8))).lexicographicallyPrecedes(Array(SHA256.hash(data: Array("\(b)#\(ip)".utf8))))
+        }
+    }
+
+    static let configuration = """
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: lan, namespace: metallb-system}
+        spec:
+          addresses: [192.0.2.200-192.0.2.219, "2001:db8::200-2001:db8::21f"]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: routed, namespace: metallb-system}
+        spec:
+          addresses: [203.0.113.0/24]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: L2Advertisement
+        metadata: {name: lan, namespace: metallb-system}
+        spec:
+          ipAddressPools: [lan]
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {name: routed, namespace: metallb-system}
+        spec:
+          ipAddressPools: [routed]
+          communities: ["64512:100"]
+        ---
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {name: router, namespace: metallb-system}
+        spec:
+          myASN: 64513
+          peerASN: 64512
+          peerAddress: 192.0.2.1
+          holdTime: 9s
+        """
+
+    static func service(_ name: String, pool: String, local: Bool = false, dualStack: Bool = false) -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: \(name)
+          namespace: default
+          annotations: {metallb.io/address-pool: \(pool)}
+        spec:
+          type: LoadBalancer
+          externalTrafficPolicy: \(local ? "Local" : "Cluster")
+          \(dualStack ? "ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]" : "")
+          selector: {app: \(name)}
+          ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+        """
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass.
+    static func eventually(_ seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+}

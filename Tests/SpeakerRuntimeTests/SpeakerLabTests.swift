@@ -1,0 +1,136 @@
+import BeaconLab
+import Foundation
+import Testing
+
+/// Issue 8's acceptance in namespaces: three nodes running the real `speaker run`, a router running BIRD, clients,
+/// and `kube-emulator` as the API server with the real controller.
+@Suite("speaker run in a namespace lab", .tags(.privileged), .serialized)
+struct SpeakerLabTests {
+    /// Brings up the lab with the controller, three speakers, the configuration and backends.
+    static func start(_ lab: Lab) async throws {
+        try await lab.startController()
+        for i in lab.nodeIndices { try lab.startSpeaker(i) }
+        try lab.startBackends()
+        try await lab.kubectl(["apply", "-f", "-"], input: LabFixture.configuration)
+    }
+
+    /// Creates a Service with endpoints on `nodes` and waits for its addresses (and programs the nodes' NAT).
+    static func service(_ lab: Lab, _ name: String, pool: String, local: Bool = false, endpoints: [Int]) async throws -> String {
+        try await lab.kubectl(["apply", "-f", "-"], input: LabFixture.service(name, pool: pool, local: local))
+        try await lab.setEndpoints(service: name, nodes: endpoints)
+        var ips: [String] = []
+        _ = try await LabFixture.eventually(30) { ips = try await lab.serviceAddresses(name); return !ips.isEmpty }
+        let ip = try #require(ips.first, "the controller assigned no address to \(name)")
+        return ip
+    }
+
+    static func owner(_ lab: Lab, _ ip: String) async throws -> [Int] {
+        var nodes: [Int] = []
+        for mac in try await lab.arpingMACs(ip) { if let n = try await lab.node(withMAC: mac) { nodes.append(n) } }
+        return nodes
+    }
+
+    /// L2: exactly one node answers, the one MetalLB's ranking names; curl through the IP reaches a backend;
+    /// ServiceL2Status and the nodeAssigned event name the node; ETP Local, NetworkUnavailable and the exclude
+    /// label move the IP; killing the owner moves it to the next in rank.
+    @Test("layer 2: one answering node, the ranked one; placement rules; failover")
+    func layer2() async throws {
+        try await LabFixture.withLab { lab in
+            try await Self.start(lab)
+            let ip = try await Self.service(lab, "web", pool: "lan", endpoints: lab.nodeIndices)
+            try await lab.programServiceNAT([ip])
+            let names = lab.nodeIndices.map(lab.nodeName)
+            let expected = try #require(LabFixture.expectedOwner(ip, among: names))
+            var owners: [Int] = []
+            let settled = try await LabFixture.eventually(20) { owners = try await Self.owner(lab, ip); return owners.count == 1 }
+            #expect(settled, "one node answers ARP for \(ip); got \(owners)")
+            #expect(owners.map(lab.nodeName) == [expected], "MetalLB's ranking names \(expected)")
+
+            // Traffic through the IP reaches a backend, from the segment and from behind the router.
+            let body = try await lab.curl("http://\(ip)/", from: lab.clientNS)
+            #expect(body.output == "hello from \(expected)\n", "\(body)")
+            let far = try await lab.curl("http://\(ip)/", from: lab.farClientNS)
+            #expect(far.output == "hello from \(expected)\n", "\(far)")
+
+            // Status objects and the event.
+            let status = try await lab.kubectl(["get", "servicel2statuses", "-n", "metallb-system", "-o",
+                                                "jsonpath={range .items[*]}{.status.node}/{.status.serviceName}/{.status.interfaces[*].name}{\"\\n\"}{end}"]).output
+            #expect(status.split(separator: "\n").map(String.init) == ["\(expected)/web/eth0"], "\(status)")
+            let events = try await lab.kubectl(["get", "events", "-n", "default", "-o", "jsonpath={range .items[*]}{.reason}:{.message}{\"\\n\"}{end}"]).output
+            #expect(events.contains("nodeAssigned:announcing from node \"\(expected)\" with protocol \"layer2\""), "\(events)")
+
+            // explain on a non-owner says who owns it and why not here.
+            let other = try #require(lab.nodeIndices.first { lab.nodeName($0) != expected })
+            let explain = try await lab.speakerCLI(other, ["explain", "default/web"]).output
+            #expect(explain.contains("owner \(expected)") && explain.contains("not the owner: \(expected) ranks first"), "\(explain)")
+            let ownerIndex = try #require(lab.nodeIndices.first { lab.nodeName($0) == expected })
+            let status2 = try await lab.speakerCLI(ownerIndex, ["status"]).output
+            #expect(status2.contains("\(ip)  default/web  on eth0"), "\(status2)")
+
+            // ETP Local: the IP follows the only endpoint.
+            let endpointNode = other
+            try await lab.kubectl(["patch", "service", "web", "--type=merge", "-p", #"{"spec":{"externalTrafficPolicy":"Local"}}"#])
+            try await lab.setEndpoints(service: "web", nodes: [endpointNode])
+            #expect(try await LabFixture.eventually(10) { try await Self.owner(lab, ip) == [endpointNode] }, "ETP Local moves the IP to node\(endpointNode)")
+
+            // NetworkUnavailable and the exclude label: such nodes never own.
+            try await lab.kubectl(["patch", "service", "web", "--type=merge", "-p", #"{"spec":{"externalTrafficPolicy":"Cluster"}}"#])
+            try await lab.setEndpoints(service: "web", nodes: lab.nodeIndices)
+            #expect(try await LabFixture.eventually(10) { try await Self.owner(lab, ip) == [ownerIndex] })
+            try await lab.setNodeStatus(ownerIndex, networkUnavailable: true)
+            var afterUnavailable: [Int] = []
+            #expect(try await LabFixture.eventually(10) {
+                afterUnavailable = try await Self.owner(lab, ip)
+                return afterUnavailable.count == 1 && afterUnavailable != [ownerIndex]
+            }, "a NetworkUnavailable node gives up the IP: \(afterUnavailable)")
+            let second = try #require(afterUnavailable.first)
+            try await lab.kubectl(["label", "node", lab.nodeName(second), "node.kubernetes.io/exclude-from-external-load-balancers=true"])
+            let third = try #require(lab.nodeIndices.first { $0 != ownerIndex && $0 != second })
+            #expect(try await LabFixture.eventually(10) { try await Self.owner(lab, ip) == [third] }, "the exclude label moves it to the last node")
+            try await lab.kubectl(["label", "node", lab.nodeName(second), "node.kubernetes.io/exclude-from-external-load-balancers-"])
+            try await lab.setNodeStatus(ownerIndex, networkUnavailable: false)
+            #expect(try await LabFixture.eventually(10) { try await Self.owner(lab, ip) == [ownerIndex] }, "back to the ranked owner")
+
+            // The owner dies: the next in rank answers.
+            let ranked = names.sorted { a, b in LabFixture.expectedOwner(ip, among: [a, b]) == a }
+            let next = try #require(lab.nodeIndices.first { lab.nodeName($0) == ranked[1] })
+            try await lab.killNode(ownerIndex)
+            #expect(try await LabFixture.eventually(5) { try await Self.owner(lab, ip) == [next] }, "node\(next) takes over")
+            let failover = try await lab.speakerCLI(next, ["status", "-o", "json"]).output
+            #expect(failover.contains("\"takeovers\" : 1"), "\(failover)")
+        }
+    }
+
+    /// BGP: BIRD holds ECMP routes via every node (Cluster) or only the endpoint nodes (Local), with the
+    /// advertisement's community; curl from behind the router works; deleting the Service withdraws the route.
+    @Test("BGP: ECMP via every eligible node, Local narrows it, delete withdraws")
+    func bgp() async throws {
+        try await LabFixture.withLab { lab in
+            try await Self.start(lab)
+            let ip = try await Self.service(lab, "api", pool: "routed", endpoints: lab.nodeIndices)
+            try await lab.programServiceNAT([ip])
+            let all = lab.nodeIndices.map(lab.nodeIPv4)
+            var hops: [String] = []
+            let up = try await LabFixture.eventually(30) { hops = try await lab.routerNextHops("\(ip)/32"); return hops == all }
+            #expect(up, "router next hops for \(ip): \(hops)")
+            let route = try await lab.birdc(["show", "route", "all", "for", ip])
+            #expect(route.contains("(64512,100)"), "community visible at BIRD: \(route)")
+            let far = try await lab.curl("http://\(ip)/", from: lab.farClientNS)
+            #expect(far.output.hasPrefix("hello from node"), "\(far)")
+
+            let peers = try await lab.speakerCLI(1, ["peers"]).output
+            #expect(peers.contains("router") && peers.contains("Established"), "\(peers)")
+            let routes = try await lab.speakerCLI(1, ["routes"]).output
+            #expect(routes.contains("\(ip)/32") && routes.contains("64512:100"), "\(routes)")
+            let statuses = try await lab.kubectl(["get", "servicebgpstatuses", "-n", "metallb-system", "-o", "jsonpath={.items[*].status.node}"]).output
+            #expect(Set(statuses.split(separator: " ").map(String.init)) == Set(lab.nodeIndices.map(lab.nodeName)), "\(statuses)")
+
+            try await lab.kubectl(["patch", "service", "api", "--type=merge", "-p", #"{"spec":{"externalTrafficPolicy":"Local"}}"#])
+            try await lab.setEndpoints(service: "api", nodes: [2])
+            #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("\(ip)/32") == [lab.nodeIPv4(2)] }, "Local: only node2")
+
+            try await lab.kubectl(["delete", "service", "api"])
+            #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("\(ip)/32").isEmpty }, "withdrawn everywhere")
+        }
+    }
+}
