@@ -137,7 +137,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "beacon-lab",
-            dependencies: ["BeaconLab", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["BeaconLab", "Membership", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
@@ -149,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "beacon-bench",
             dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
-                           "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport",
+                           "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport", "BeaconLab",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]

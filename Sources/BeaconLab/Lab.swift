@@ -75,7 +75,7 @@ public final class Lab: Sendable {
         try await registerNodes()
         var key = [UInt8](repeating: 0, count: 32)
         for i in key.indices { key[i] = UInt8.random(in: 0...255) }
-        FileManager.default.createFile(atPath: membershipKeyPath, contents: Data(key.map { String(format: "%02x", $0) }.joined().utf8))
+        _ = FileManager.default.createFile(atPath: membershipKeyPath, contents: Data(key.map { String(format: "%02x", $0) }.joined().utf8))
     }
 
     /// Stops every process this lab started (SIGTERM, then SIGKILL) and deletes its namespaces.
@@ -136,8 +136,9 @@ public final class Lab: Sendable {
         }
     }
 
+    /// Starts a process in a namespace under `name` (its log is `<work>/<name>.log`); `down()` stops it.
     @discardableResult
-    func spawn(_ name: String, namespace: String?, _ argv: [String], environment: [String: String] = [:]) throws -> LabProcess {
+    public func spawn(_ name: String, namespace: String?, _ argv: [String], environment: [String: String] = [:]) throws -> LabProcess {
         let p = try LabProcess(name: name, namespace: namespace, argv, logPath: path("\(name).log"), environment: environment)
         let old = processes.withLock { ps in
             let old = ps[name]

@@ -99,7 +99,7 @@ public final class LabProcess: Sendable {
     public init(name: String, namespace ns: String?, _ argv: [String], logPath: String, environment: [String: String] = [:]) throws {
         self.name = name
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -47,6 +47,17 @@ public final class KubernetesClient: Sendable {
         try? await http.shutdown()
     }
 
+    /// Shuts down, or calls `orElse` (an exiting daemon's `exit`) if that takes longer than `limit`: a watch's
+    /// connection can hold the HTTP client's shutdown open, and a task group cannot abandon a child that waits.
+    public func shutdown(within limit: Duration, orElse: @escaping @Sendable () -> Never) async {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.shutdown(); return true }
+            group.addTask { try? await Task.sleep(for: limit); return false }
+            if await group.next() == false { orElse() }
+            group.cancelAll()
+        }
+    }
+
     // MARK: - Verbs
 
     public func get<T>(_ resource: Resource<T>, namespace: String? = nil, name: String) async throws(KubernetesClientError) -> T {

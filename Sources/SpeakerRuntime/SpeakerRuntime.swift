@@ -158,28 +158,30 @@ public final class SpeakerRuntime: Sendable {
             ? Resource<JSONValue>.metallbConfiguration.map { Informer(client: client, resource: $0, namespace: options.namespace, logger: logger) }
             : []
         let membership = await makeMembership()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await services.run() }
-            group.addTask { await slices.run() }
-            group.addTask { await nodes.run() }
-            group.addTask { await secrets.run() }
-            for informer in crs { group.addTask { await informer.run() } }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { await services.run(); return false }
+            group.addTask { await slices.run(); return false }
+            group.addTask { await nodes.run(); return false }
+            group.addTask { await secrets.run(); return false }
+            for informer in crs { group.addTask { await informer.run(); return false } }
             let signals = [services.changes(), slices.changes(), nodes.changes(), secrets.changes()] + crs.map { $0.changes() }
             for signal in signals {
-                group.addTask { for await _ in signal { self.pull.yield() } }
+                group.addTask { for await _ in signal { self.pull.yield() }; return false }
             }
             if let membership {
                 group.addTask {
                     do { try await membership.run() } catch {
                         self.logger.error("membership stopped", metadata: ["error": "\(error)"])
                     }
+                    return false
                 }
             }
-            group.addTask { try await self.reporter.run() }
+            group.addTask { try await self.reporter.run(); return false }
             group.addTask {
                 await withDiscardingTaskGroup { sessionGroup in
                     for await session in self.sessions.starts { sessionGroup.addTask { await session.run() } }
                 }
+                return false
             }
             group.addTask {
                 do {
@@ -194,6 +196,7 @@ public final class SpeakerRuntime: Sendable {
                     self.state.withLock { $0.interfaces = once }
                     self.pull.yield()
                 }
+                return false
             }
             if !options.configFiles.isEmpty {
                 let files = options.configFiles
@@ -204,17 +207,23 @@ public final class SpeakerRuntime: Sendable {
                         if stamp != last { last = stamp; self.pull.yield() }
                         try await Task.sleep(for: .seconds(1))
                     }
+                    return false
                 }
             }
             group.addTask {
-                guard await self.stopSignal.wait() else { return }
+                guard await self.stopSignal.wait() else { return false }
                 await self.stopInOrder(membership: membership)
-                throw ShutdownSignal.Done()
+                return true
             }
             group.addTask {
                 try await self.loop(services: services, slices: slices, nodes: nodes, secrets: secrets, crs: crs)
+                return true
             }
-            do { try await group.next() } catch is ShutdownSignal.Done {}
+            // Runs until the ordered stop is done (or the pass loop ends, or a child throws); other children that
+            // finish early (membership after its leave, a watch that gave up) do not end the runtime.
+            while let finished = try await group.next() {
+                if finished { break }
+            }
             group.cancelAll()
         }
     }
@@ -545,7 +554,6 @@ final class ConflictSink: Sendable {
 /// One-shot: `wait()` returns once `fire` was called (before or after), telling whether it was a shutdown (true)
 /// or the task's cancellation (false).
 final class ShutdownSignal: Sendable {
-    struct Done: Error {}
     private enum State { case idle, waiting(CheckedContinuation<Bool, Never>), fired(Bool) }
     private let state = Mutex(State.idle)
 

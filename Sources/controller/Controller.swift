@@ -77,11 +77,12 @@ struct Run: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.error("stopped on error", metadata: ["error": "\(error)"])
-            await client.shutdown()
-            throw ExitCode(1)
+            await client.shutdown(within: .milliseconds(500)) { Foundation.exit(1) }
+            Foundation.exit(1)
         }
         logger.info("stopped")
-        await client.shutdown()
+        // Everything that matters is done; a watch connection must not hold the exit up.
+        await client.shutdown(within: .milliseconds(500)) { Foundation.exit(0) }
     }
 }
 

@@ -19,6 +19,7 @@ enum LabFixture {
         // Debug builds on a loaded 2-core runner: a longer timeout than production's 150 ms avoids false deaths.
         options.membershipInterval = 50
         options.membershipTimeout = 400
+        options.logLevel = "debug"
         let lab = Lab(options: options)
         do {
             try await lab.up()

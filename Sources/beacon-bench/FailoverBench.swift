@@ -1,0 +1,333 @@
+import ArgumentParser
+import BeaconLab
+import Foundation
+import Synchronization
+
+/// `beacon-bench failover`: layer 2 failover in the namespace lab, Beacon against keepalived (root).
+///
+/// A trial kills the node that announces the address: SIGKILL of its speaker (or keepalived) and its link set down
+/// in the same instant. The client on the segment captures ARP with tcpdump (kernel timestamps) and pings the
+/// address every 10 ms. Measured from the kill: the new owner's first gratuitous ARP at the client, and the first
+/// ping reply through the address. Beacon runs as deployed (release build, membership 50 ms / 150 ms);
+/// keepalived (VRRP) protects another address between the same two nodes, with its default `advert_int 1` and
+/// tuned to `advert_int 0.1` with VRRP version 3. Then planned restarts: SIGTERM to the owning speaker while the
+/// client broadcasts an ARP request every 10 ms; the longest time with no reply is the window with no announcer.
+struct FailoverBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "failover", abstract: "Layer 2 failover: Beacon vs keepalived (root).")
+
+    @Option(help: "Trials per contender.") var trials = 20
+    @Option(help: "Planned restarts to measure.") var restarts = 10
+    @Flag(help: "Skip keepalived.") var beaconOnly = false
+
+    func run() async throws {
+        guard getuid() == 0 else { throw ValidationError("beacon-bench failover needs root (network namespaces)") }
+        for tool in ["keepalived", "tcpdump", "nft", "bird"] where try await Shell.run(["which", tool], check: false).status != 0 {
+            throw ValidationError("\(tool) is missing (make deps installs it)")
+        }
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let id = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
+        var options = Lab.Options(prefix: "bf\(id)", binDirectory: bin, workDirectory: NSTemporaryDirectory() + "beacon-failover-\(id)")
+        options.logLevel = "warning"
+        let lab = Lab(options: options)
+        do {
+            try await lab.up()
+            try await measure(lab)
+        } catch {
+            await lab.down()
+            throw error
+        }
+        await lab.down()
+        try? FileManager.default.removeItem(atPath: options.workDirectory)
+    }
+
+    func measure(_ lab: Lab) async throws {
+        try await lab.startController()
+        for i in lab.nodeIndices { try lab.startSpeaker(i) }
+        try lab.startBackends()
+        try await lab.kubectl(["apply", "-f", "-"], input: """
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: lan, namespace: metallb-system}
+            spec: {addresses: [192.0.2.200-192.0.2.219]}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: L2Advertisement
+            metadata: {name: lan, namespace: metallb-system}
+            spec: {ipAddressPools: [lan]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: web, namespace: default}
+            spec:
+              type: LoadBalancer
+              selector: {app: web}
+              ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+            """)
+        try await lab.setEndpoints(service: "web", nodes: lab.nodeIndices)
+        var ip = ""
+        while ip.isEmpty { ip = try await lab.serviceAddresses("web").first ?? ""; try await Task.sleep(for: .milliseconds(100)) }
+        try await lab.programServiceNAT([ip])
+        let capture = try Capture(lab: lab)
+        defer { capture.stop() }
+        try await Task.sleep(for: .seconds(2))
+
+        var beacon: [Trial] = []
+        for n in 0..<trials {
+            let owner = try await waitForSingleOwner(lab, ip)
+            let pinger = try Pinger(lab: lab, ip: ip)
+            try await Task.sleep(for: .milliseconds(300))
+            let killedAt = Date().timeIntervalSince1970
+            try await lab.killNode(owner)
+            let newMACs = Set(try await lab.nodeIndices.filter { $0 != owner }.asyncMap { try await lab.nodeMAC($0) })
+            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: ip, from: newMACs, since: killedAt)
+            pinger.stop()
+            beacon.append(trial)
+            print(#"{"bench":"failover","contender":"beacon","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
+            try await lab.healNode(owner)
+            try lab.startSpeaker(owner)
+            _ = try await waitForOwner(lab, ip, owner)
+            try await Task.sleep(for: .milliseconds(500))
+        }
+
+        var restartGaps: [Double] = []
+        for n in 0..<restarts {
+            let owner = try await waitForSingleOwner(lab, ip)
+            let prober = try ARPProber(lab: lab, ip: ip)
+            try await Task.sleep(for: .milliseconds(300))
+            let start = Date().timeIntervalSince1970
+            let took = await lab.speaker(owner)?.stop(signal: SIGTERM, seconds: 5) ?? .zero
+            try lab.startSpeaker(owner)
+            _ = try await waitForOwner(lab, ip, owner)
+            try await Task.sleep(for: .milliseconds(500))
+            prober.stop()
+            let end = Date().timeIntervalSince1970
+            let replies = capture.replies(for: ip, between: start - 0.3, and: end)
+            var gap = 0.0
+            for (a, b) in zip(replies, replies.dropFirst()) { gap = max(gap, b.time - a.time) }
+            restartGaps.append(gap * 1000)
+            print(#"{"bench":"failover","contender":"beacon-restart","trial":\#(n + 1),"max_gap_ms":\#(ms1(gap * 1000)),"replies":\#(replies.count),"sigterm_exit_ms":\#(ms1(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15))}"#)
+        }
+
+        var results: [(String, [Trial])] = [("beacon", beacon)]
+        if !beaconOnly {
+            // Beacon's speakers stay up (they announce nothing keepalived uses); keepalived protects another address.
+            results.append(("keepalived advert_int 1", try await keepalived(lab, capture: capture, advert: "1", version: 2)))
+            results.append(("keepalived advert_int 0.1 v3", try await keepalived(lab, capture: capture, advert: "0.1", version: 3)))
+        }
+        print("")
+        print("| contender | trials | GARP at client median | p99 | max | first ping reply median | p99 |")
+        print("|---|---|---|---|---|---|---|")
+        for (name, trials) in results {
+            let g = trials.map(\.garp).sorted(), p = trials.map(\.ping).sorted()
+            print("| \(name) | \(trials.count) | \(ms1(quantile(g, 0.5))) ms | \(ms1(quantile(g, 0.99))) ms | \(ms1(g.last ?? 0)) ms | \(ms1(quantile(p, 0.5))) ms | \(ms1(quantile(p, 0.99))) ms |")
+        }
+        if results.count == 3 {
+            let b = quantile(beacon.map(\.garp).sorted(), 0.5)
+            print("ratios (GARP median): keepalived default / beacon = \(ms1(quantile(results[1].1.map(\.garp).sorted(), 0.5) / b)), tuned / beacon = \(ms1(quantile(results[2].1.map(\.garp).sorted(), 0.5) / b))")
+        }
+        let gaps = restartGaps.sorted()
+        print("planned restarts: \(gaps.count), longest window without an ARP reply: median \(ms1(quantile(gaps, 0.5))) ms, max \(ms1(gaps.last ?? 0)) ms (probe every 10 ms)")
+    }
+
+    func keepalived(_ lab: Lab, capture: Capture, advert: String, version: Int) async throws -> [Trial] {
+        let vip = "192.0.2.240"
+        func start(_ i: Int) throws {
+            let conf = """
+                global_defs { router_id node\(i) \n vrrp_garp_master_delay 0 }
+                vrrp_instance bench {
+                  state BACKUP
+                  interface eth0
+                  virtual_router_id 51
+                  priority \(i == 1 ? 150 : 100)
+                  advert_int \(advert)
+                  version \(version)
+                  virtual_ipaddress { \(vip)/24 }
+                }
+                """
+            let dir = lab.options.workDirectory
+            try conf.write(toFile: "\(dir)/keepalived-\(i).conf", atomically: true, encoding: .utf8)
+            try lab.spawn("keepalived-\(i)", namespace: lab.nodeNS(i),
+                                  ["keepalived", "-n", "-l", "-P", "-f", "\(dir)/keepalived-\(i).conf", "-p", "\(dir)/ka-\(i).pid",
+                                   "-r", "\(dir)/ka-vrrp-\(i).pid"])
+        }
+        try start(1)
+        try start(2)
+        var trials: [Trial] = []
+        let mac2 = try await lab.nodeMAC(2)
+        let mac1 = try await lab.nodeMAC(1)
+        for n in 0..<self.trials {
+            // node1 (priority 150) is master: wait until it answers for the VIP alone.
+            var ok = false
+            for _ in 0..<200 {
+                if try await lab.arpingMACs(vip, count: 1) == [mac1] { ok = true; break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            guard ok else { throw LabError("keepalived on node1 never became master") }
+            try await Task.sleep(for: .seconds(1))
+            let pinger = try Pinger(lab: lab, ip: vip)
+            try await Task.sleep(for: .milliseconds(300))
+            let killedAt = Date().timeIntervalSince1970
+            lab.process("keepalived-1")?.crash()
+            try await Shell.run(["ip", "-n", lab.nodeNS(1), "link", "set", "eth0", "down"])
+            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: vip, from: [mac2], since: killedAt, limit: 15)
+            pinger.stop()
+            trials.append(trial)
+            print(#"{"bench":"failover","contender":"keepalived","advert_int":"\#(advert)","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
+            _ = await lab.process("keepalived-1")?.stop(signal: SIGKILL)
+            // The VIP stays on the dead node's eth0; a restarted keepalived removes and re-adds it.
+            try await lab.healNode(1)
+            try start(1)
+        }
+        for i in [1, 2] { _ = await lab.process("keepalived-\(i)")?.stop(signal: SIGTERM, seconds: 3) }
+        try await Task.sleep(for: .seconds(1))
+        return trials
+    }
+
+    struct Trial { var garp: Double; var ping: Double }
+
+    func waitForTrial(capture: Capture, pinger: Pinger, ip: String, from macs: Set<String>, since: Double, limit: Double = 5) async throws -> Trial {
+        let deadline = Date().timeIntervalSince1970 + limit
+        while Date().timeIntervalSince1970 < deadline {
+            if let g = capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since), let p = pinger.firstReply(after: since + 0.002) {
+                return Trial(garp: (g - since) * 1000, ping: (p - since) * 1000)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw LabError("no takeover seen within \(limit) s (gratuitous: \(capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since).map { "\($0 - since)" } ?? "none"), ping: \(pinger.firstReply(after: since + 0.002).map { "\($0 - since)" } ?? "none"))")
+    }
+
+    func waitForSingleOwner(_ lab: Lab, _ ip: String) async throws -> Int {
+        for _ in 0..<100 {
+            let macs = try await lab.arpingMACs(ip, count: 1)
+            if macs.count == 1, let n = try await lab.node(withMAC: macs[0]) { return n }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LabError("no single owner for \(ip)")
+    }
+
+    func waitForOwner(_ lab: Lab, _ ip: String, _ node: Int) async throws -> Bool {
+        let mac = try await lab.nodeMAC(node)
+        for _ in 0..<100 {
+            if try await lab.arpingMACs(ip, count: 1) == [mac] { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LabError("node\(node) did not take \(ip) back")
+    }
+}
+
+
+func ms1(_ v: Double) -> String { String(format: "%.1f", v) }
+
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard !sorted.isEmpty else { return 0 }
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = Int(pos.rounded(.up))
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+}
+
+extension Array {
+    func asyncMap<T>(_ f: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for e in self { out.append(try await f(e)) }
+        return out
+    }
+}
+
+/// tcpdump on the client's eth0 (ARP only, kernel timestamps): gratuitous requests and replies as they arrive.
+final class Capture: Sendable {
+    struct Frame { var time: Double; var mac: String; var line: String }
+    private let frames = Mutex<[Frame]>([])
+    private let process: Process
+
+    init(lab: Lab) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "tcpdump", "-i", "eth0", "-n", "-l", "-tt", "-e", "--immediate-mode", "arp"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        let partial = Mutex("")
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [self] h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            let lines: [Substring] = partial.withLock { rest in
+                let all = rest + text
+                var parts = all.split(separator: "\n", omittingEmptySubsequences: false)
+                rest = String(parts.removeLast())
+                return parts
+            }
+            let parsed = lines.compactMap { line -> Frame? in
+                let words = line.split(separator: " ")
+                guard words.count > 2, let t = Double(words[0]) else { return nil }
+                return Frame(time: t, mac: String(words[1]).lowercased(), line: String(line))
+            }
+            self.frames.withLock { $0 += parsed }
+        }
+        try p.run()
+    }
+
+    /// A gratuitous ARP request for `ip` (sender and target both `ip`) from one of `macs`.
+    func firstGratuitous(for ip: String, fromAnyOf macs: Set<String>, after t: Double) -> Double? {
+        frames.withLock { f in
+            f.first { $0.time > t && macs.contains($0.mac) && $0.line.contains("Request who-has \(ip) tell \(ip),") }?.time
+        }
+    }
+
+    /// ARP replies for `ip` seen between two times.
+    func replies(for ip: String, between a: Double, and b: Double) -> [Frame] {
+        frames.withLock { f in f.filter { $0.time >= a && $0.time <= b && $0.line.contains("Reply \(ip) is-at") } }
+    }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// `ping -D -i 0.01` from the client: the time of every reply.
+final class Pinger: Sendable {
+    private let replies = Mutex<[Double]>([])
+    private let process: Process
+
+    init(lab: Lab, ip: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "ping", "-D", "-n", "-i", "0.01", "-W", "1", ip]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [self] h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            // Lines: [1764599000.123456] 64 bytes from 192.0.2.200: icmp_seq=1 ttl=64 time=0.05 ms
+            let times = text.split(separator: "\n").compactMap { line -> Double? in
+                guard line.hasPrefix("["), line.contains("bytes from"), let close = line.firstIndex(of: "]") else { return nil }
+                return Double(line[line.index(after: line.startIndex)..<close])
+            }
+            self.replies.withLock { $0 += times }
+        }
+        try p.run()
+    }
+
+    func firstReply(after t: Double) -> Double? { replies.withLock { $0.first { $0 > t } } }
+
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// `arping -b -i 0.01`: a broadcast ARP request every 10 ms (the replies are seen by `Capture`).
+final class ARPProber: Sendable {
+    private let process: Process
+    init(lab: Lab, ip: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "arping", "-b", "-i", "0.01", "-I", "eth0", ip]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+    }
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
