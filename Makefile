@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build and the tests need; installed when missing.
-APT_PACKAGES := libnl-3-dev libnl-route-3-dev iproute2 iputils-arping ndisc6 tcpdump bird2 frr gobgpd nftables
+APT_PACKAGES := libnl-3-dev libnl-route-3-dev iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl
 FUZZ_SECONDS ?= 600
 
-.PHONY: build test deps release bench fuzz-config fuzz-frames fuzz-bgp clean
+.PHONY: build test deps release bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -25,16 +25,19 @@ test: deps
 	$(SWIFT) test --skip-build --no-parallel
 
 release: deps
-	$(SWIFT) build -c release --product speaker --product controller --product kube-emulator --product beacon-bench
+	for p in speaker controller kube-emulator beacon-lab beacon-bench; do $(SWIFT) build -c release --product $$p || exit 1; done
+
+# The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
+demo: release
+	.build/release/beacon-lab demo
 
 # Benchmarks print JSON lines; figures go to Docs/benchmarks.md.
-bench: deps
-	$(SWIFT) build -c release --product beacon-bench
+bench: release
 	.build/release/beacon-bench config
 	.build/release/beacon-bench alloc
 	.build/release/beacon-bench kube
 	.build/release/beacon-bench controller
-	@if [ "$$(id -u)" = 0 ]; then .build/release/beacon-bench l2 && .build/release/beacon-bench bgp; \
+	@if [ "$$(id -u)" = 0 ]; then .build/release/beacon-bench l2 && .build/release/beacon-bench bgp && .build/release/beacon-bench failover; \
 	 else echo "skipping l2 and bgp benchmarks (need root for network namespaces)"; fi
 
 # libFuzzer on the YAML -> Configuration path. Corpus: Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus.

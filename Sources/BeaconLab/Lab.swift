@@ -87,6 +87,26 @@ public final class Lab: Sendable {
         for ns in allNamespaces { _ = try? await Shell.run(["ip", "netns", "del", ns], check: false) }
     }
 
+    /// Tears down a lab that another process brought up: SIGTERM (then SIGKILL) to the PIDs it recorded, then its
+    /// namespaces. Only PIDs whose command line mentions the lab's work directory or namespaces are signalled, so a
+    /// recycled PID is left alone.
+    public static func down(prefix: String, workDirectory: String) async {
+        let text = (try? String(contentsOfFile: workDirectory + "/pids", encoding: .utf8)) ?? ""
+        var pids: [Int32] = []
+        for line in text.split(separator: "\n") {
+            guard let pid = line.split(separator: " ").first.flatMap({ Int32($0) }) else { continue }
+            let cmdline = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.replacingOccurrences(of: "\0", with: " ") ?? ""
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            guard cmdline.contains(workDirectory) || cmdline.contains(prefix + "-") || environ.contains(workDirectory) else { continue }
+            kill(pid, SIGTERM)
+            pids.append(pid)
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, pids.contains(where: { kill($0, 0) == 0 }) { try? await Task.sleep(for: .milliseconds(50)) }
+        for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        for ns in await leftovers(prefix: prefix) { _ = try? await Shell.run(["ip", "netns", "del", ns], check: false) }
+    }
+
     /// Namespaces of earlier runs with this prefix that are still there (a crashed run).
     public static func leftovers(prefix: String) async -> [String] {
         let list = (try? await Shell.run(["ip", "netns", "list"], check: false).output) ?? ""
@@ -140,12 +160,14 @@ public final class Lab: Sendable {
     @discardableResult
     public func spawn(_ name: String, namespace: String?, _ argv: [String], environment: [String: String] = [:]) throws -> LabProcess {
         let p = try LabProcess(name: name, namespace: namespace, argv, logPath: path("\(name).log"), environment: environment)
-        let old = processes.withLock { ps in
+        let (old, pids) = processes.withLock { ps in
             let old = ps[name]
             ps[name] = p
-            return old
+            return (old, ps.map { "\($0.value.pid) \($0.key)" }.sorted())
         }
         old?.crash()
+        // For `beacon-lab down` from another process: the PIDs this lab started, and nothing else.
+        try? (pids.joined(separator: "\n") + "\n").write(toFile: path("pids"), atomically: true, encoding: .utf8)
         return p
     }
 
@@ -324,7 +346,8 @@ public final class Lab: Sendable {
     /// A small HTTP server on every node (port 8080) that names its node.
     public func startBackends() throws {
         for i in nodeIndices {
-            try spawn("backend-\(i)", namespace: nodeNS(i), [binary("beacon-lab"), "backend", "--name", nodeName(i), "--port", "8080"])
+            try spawn("backend-\(i)", namespace: nodeNS(i), [binary("beacon-lab"), "backend", "--name", nodeName(i), "--port", "8080",
+                                                            "--lab", options.workDirectory])
         }
     }
 

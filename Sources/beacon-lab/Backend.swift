@@ -7,6 +7,7 @@ struct Backend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve HTTP answering with this node's name (the lab's backend pod).")
     @Option(help: "Name to answer with.") var name: String
     @Option(help: "TCP port.") var port = 8080
+    @Option(help: "The lab's work directory (marks the process as the lab's, for `beacon-lab down`).") var lab: String?
 
     func run() async throws {
         let body = "hello from \(name)\n"
@@ -30,8 +31,9 @@ final class Answer: ChannelInboundHandler, Sendable {
         let buffer = unwrapInboundIn(data)
         guard buffer.readableBytesView.contains(0x0A) else { return }
         let response = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response))).whenComplete { _ in
-            context.close(promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(string: response))).whenComplete { _ in
+            channel.close(promise: nil)
         }
     }
 }

@@ -8,5 +8,5 @@ struct BeaconLabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-lab",
         abstract: "Build a small on-prem site from network namespaces and run Beacon in it (root).",
-        subcommands: [Backend.self, ForgeMembership.self])
+        subcommands: [Demo.self, Up.self, Down.self, Status.self, Fail.self, Heal.self, Backend.self, ForgeMembership.self])
 }

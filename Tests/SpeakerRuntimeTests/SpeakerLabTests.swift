@@ -133,4 +133,63 @@ struct SpeakerLabTests {
             #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("\(ip)/32").isEmpty }, "withdrawn everywhere")
         }
     }
+
+    /// IPv6: one node answers neighbour solicitations, the ranked one. An advertisement's `interfaces` restricts
+    /// where the owner answers: naming an interface the node lacks gives `announceFailed` and no answer; naming
+    /// eth0 makes the ranked owner answer.
+    @Test("NDP: the ranked owner answers; interfaces restrict, with announceFailed")
+    func ndpAndInterfaces() async throws {
+        try await LabFixture.withLab { lab in
+            try await Self.start(lab)
+            try await lab.kubectl(["apply", "-f", "-"], input: """
+                apiVersion: metallb.io/v1beta1
+                kind: IPAddressPool
+                metadata: {name: nic, namespace: metallb-system}
+                spec: {addresses: [192.0.2.230-192.0.2.231]}
+                ---
+                apiVersion: metallb.io/v1beta1
+                kind: L2Advertisement
+                metadata: {name: nic, namespace: metallb-system}
+                spec: {ipAddressPools: [nic], interfaces: [eth9]}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web6, namespace: default, annotations: {metallb.io/address-pool: lan}}
+                spec:
+                  type: LoadBalancer
+                  ipFamilyPolicy: SingleStack
+                  ipFamilies: [IPv6]
+                  selector: {app: web6}
+                  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+                """)
+            try await lab.setEndpoints(service: "web6", nodes: lab.nodeIndices)
+            var v6 = ""
+            _ = try await LabFixture.eventually(30) { v6 = try await lab.serviceAddresses("web6").first ?? ""; return !v6.isEmpty }
+            #expect(v6.hasPrefix("2001:db8::2"), "an IPv6 address from the lan pool: \(v6)")
+            let expected = try #require(LabFixture.expectedOwner(v6, among: lab.nodeIndices.map(lab.nodeName)))
+            let expectedIndex = try #require(lab.nodeIndices.first { lab.nodeName($0) == expected })
+            let mac = try await lab.nodeMAC(expectedIndex)
+            var answer = ""
+            let ok = try await LabFixture.eventually(15) {
+                answer = try await Shell.inNamespace(lab.clientNS, ["ndisc6", "-r", "2", "-w", "300", v6, "eth0"], check: false).output
+                return answer.lowercased().contains(mac)
+            }
+            #expect(ok, "the ranked owner \(expected) answers NDP for \(v6): \(answer)")
+            let answers = answer.split(separator: "\n").filter { $0.contains("Target link-layer address") }
+            #expect(Set(answers.map { $0.lowercased() }).count == 1, "one node answers: \(answer)")
+
+            // Interfaces: eth9 does not exist, so nobody answers and the owner says why.
+            let ip = try await Self.service(lab, "nic", pool: "nic", endpoints: lab.nodeIndices)
+            let owner = try #require(LabFixture.expectedOwner(ip, among: lab.nodeIndices.map(lab.nodeName)))
+            let failed = try await LabFixture.eventually(15) {
+                let text = try await lab.kubectl(["get", "events", "-n", "default", "-o", "jsonpath={range .items[*]}{.reason}:{.message}{\"\\n\"}{end}"]).output
+                return text.contains("announceFailed:\(ip): none of the interfaces eth9 is usable here")
+            }
+            #expect(failed, "announceFailed names the missing interface")
+            #expect(try await lab.arpingMACs(ip).isEmpty, "nobody answers on eth0")
+            try await lab.kubectl(["patch", "l2advertisement", "nic", "-n", "metallb-system", "--type=merge", "-p", #"{"spec":{"interfaces":["eth0"]}}"#])
+            let ownerIndex = try #require(lab.nodeIndices.first { lab.nodeName($0) == owner })
+            #expect(try await LabFixture.eventually(10) { try await Self.owner(lab, ip) == [ownerIndex] }, "eth0 listed: the ranked owner answers")
+        }
+    }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Synchronization
+
+/// tcpdump on the client's eth0 (ARP only, kernel timestamps): gratuitous requests and replies as they arrive.
+public final class Capture: Sendable {
+    public struct Frame: Sendable { public var time: Double; public var mac: String; public var line: String }
+    private let frames = Mutex<[Frame]>([])
+    private let process: Process
+
+    public init(lab: Lab) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "tcpdump", "-i", "eth0", "-n", "-l", "-tt", "-e", "--immediate-mode", "arp"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        let partial = Mutex("")
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [self] h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            let lines: [Substring] = partial.withLock { rest in
+                let all = rest + text
+                var parts = all.split(separator: "\n", omittingEmptySubsequences: false)
+                rest = String(parts.removeLast())
+                return parts
+            }
+            let parsed = lines.compactMap { line -> Frame? in
+                let words = line.split(separator: " ")
+                guard words.count > 2, let t = Double(words[0]) else { return nil }
+                return Frame(time: t, mac: String(words[1]).lowercased(), line: String(line))
+            }
+            self.frames.withLock { $0 += parsed }
+        }
+        try p.run()
+    }
+
+    /// A gratuitous ARP request for `ip` (sender and target both `ip`) from one of `macs`.
+    public func firstGratuitous(for ip: String, fromAnyOf macs: Set<String>, after t: Double) -> Double? {
+        frames.withLock { f in
+            f.first { $0.time > t && macs.contains($0.mac) && $0.line.contains("Request who-has \(ip) ") && $0.line.contains(" tell \(ip),") }?.time
+        }
+    }
+
+    /// ARP replies for `ip` seen between two times.
+    public func replies(for ip: String, between a: Double, and b: Double) -> [Frame] {
+        frames.withLock { f in f.filter { $0.time >= a && $0.time <= b && $0.line.contains("Reply \(ip) is-at") } }
+    }
+
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// `ping -D -i 0.01` from the client: the time of every reply.
+public final class Pinger: Sendable {
+    private let replies = Mutex<[Double]>([])
+    private let process: Process
+
+    public init(lab: Lab, ip: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "stdbuf", "-oL", "ping", "-D", "-n", "-i", "0.01", "-W", "1", ip]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        process = p
+        pipe.fileHandleForReading.readabilityHandler = { [self] h in
+            let text = String(decoding: h.availableData, as: UTF8.self)
+            // Lines: [1764599000.123456] 64 bytes from 192.0.2.200: icmp_seq=1 ttl=64 time=0.05 ms
+            let times = text.split(separator: "\n").compactMap { line -> Double? in
+                guard line.hasPrefix("["), line.contains("bytes from"), let close = line.firstIndex(of: "]") else { return nil }
+                return Double(line[line.index(after: line.startIndex)..<close])
+            }
+            self.replies.withLock { $0 += times }
+        }
+        try p.run()
+    }
+
+    public func firstReply(after t: Double) -> Double? { replies.withLock { $0.first { $0 > t } } }
+
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// `arping -b -i 0.01`: a broadcast ARP request every 10 ms (the replies are seen by `Capture`).
+public final class ARPProber: Sendable {
+    private let process: Process
+    public init(lab: Lab, ip: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, "arping", "-b", "-i", "0.01", "-I", "eth0", ip]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+    }
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
