@@ -107,6 +107,25 @@ public final class Lab: Sendable {
         for ns in await leftovers(prefix: prefix) { _ = try? await Shell.run(["ip", "netns", "del", ns], check: false) }
     }
 
+    /// On SIGINT or SIGTERM: stop the lab's processes and observers, delete its namespaces, exit 130. Keep the
+    /// returned sources alive for as long as the handler should stay installed.
+    public static func tearDownOnSignals(prefix: String, workDirectory: String) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler {
+                print("\ninterrupted: tearing the lab down")
+                for pid in Observers.running { kill(pid, SIGKILL) }
+                let done = DispatchSemaphore(value: 0)
+                Task.detached { await Lab.down(prefix: prefix, workDirectory: workDirectory); done.signal() }
+                done.wait()
+                Foundation.exit(130)
+            }
+            source.resume()
+            return source
+        }
+    }
+
     /// Namespaces of earlier runs with this prefix that are still there (a crashed run).
     public static func leftovers(prefix: String) async -> [String] {
         let list = (try? await Shell.run(["ip", "netns", "list"], check: false).output) ?? ""
@@ -329,10 +348,11 @@ public final class Lab: Sendable {
         try await Shell.inNamespace(nodeNS(i), [binary("speaker")] + args + ["--admin-addr", "127.0.0.1:7473"], check: check)
     }
 
-    /// Node `i` dies: its speaker is killed and its link goes down in the same instant.
+    /// Node `i` dies: its link goes down and its speaker is killed in the same instant (the link first, so
+    /// nothing the dying process might still send gets out, as with a real power loss).
     public func killNode(_ i: Int) async throws {
-        speaker(i)?.crash()
         try await Shell.run(["ip", "-n", nodeNS(i), "link", "set", "eth0", "down"])
+        speaker(i)?.crash()
     }
 
     /// Brings node `i`'s link back (and its default route, which went with it).

@@ -1,6 +1,17 @@
 import Foundation
 import Synchronization
 
+/// The observer processes running now (tcpdump, ping, probes), so an interrupted run can stop them too.
+public enum Observers {
+    static let pids = Mutex<Set<Int32>>([])
+    public static var running: [Int32] { pids.withLock { Array($0) } }
+    static func started(_ p: Process) { pids.withLock { _ = $0.insert(p.processIdentifier) } }
+    static func stop(_ p: Process) {
+        pids.withLock { _ = $0.remove(p.processIdentifier) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    }
+}
+
 /// tcpdump on the client's eth0 (ARP only, kernel timestamps): gratuitous requests and replies as they arrive.
 public final class Capture: Sendable {
     public struct Frame: Sendable { public var time: Double; public var mac: String; public var line: String }
@@ -32,6 +43,7 @@ public final class Capture: Sendable {
             self.frames.withLock { $0 += parsed }
         }
         try p.run()
+        Observers.started(p)
     }
 
     /// A gratuitous ARP request for `ip` (sender and target both `ip`) from one of `macs`.
@@ -46,9 +58,7 @@ public final class Capture: Sendable {
         frames.withLock { f in f.filter { $0.time >= a && $0.time <= b && $0.line.contains("Reply \(ip) is-at") } }
     }
 
-    public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    public func stop() { Observers.stop(process) }
 }
 
 /// `ping -D -i 0.01` from the client: the time of every reply.
@@ -74,28 +84,28 @@ public final class Pinger: Sendable {
             self.replies.withLock { $0 += times }
         }
         try p.run()
+        Observers.started(p)
     }
 
     public func firstReply(after t: Double) -> Double? { replies.withLock { $0.first { $0 > t } } }
 
-    public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    public func stop() { Observers.stop(process) }
 }
 
-/// `arping -b -i 0.01`: a broadcast ARP request every 10 ms (the replies are seen by `Capture`).
+/// A broadcast ARP request every 10 ms from the client (`speaker who-has`; iputils arping cannot go below 1 s).
+/// The replies are seen by `Capture`.
 public final class ARPProber: Sendable {
     private let process: Process
-    public init(lab: Lab, ip: String) throws {
+    public init(lab: Lab, ip: String, seconds: Int = 10) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", lab.clientNS, "arping", "-b", "-i", "0.01", "-I", "eth0", ip]
+        p.arguments = ["ip", "netns", "exec", lab.clientNS, lab.options.binDirectory + "/speaker", "who-has", ip, "--interface", "eth0",
+                       "--count", "\(seconds * 100)", "--wait", "10"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
+        Observers.started(p)
         process = p
     }
-    public func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    public func stop() { Observers.stop(process) }
 }

@@ -29,6 +29,8 @@ struct FailoverBench: AsyncParsableCommand {
         var options = Lab.Options(prefix: "bf\(id)", binDirectory: bin, workDirectory: NSTemporaryDirectory() + "beacon-failover-\(id)")
         options.logLevel = "warning"
         let lab = Lab(options: options)
+        let signals = Lab.tearDownOnSignals(prefix: options.prefix, workDirectory: options.workDirectory)
+        defer { signals.forEach { $0.cancel() } }
         do {
             try await lab.up()
             try await measure(lab)
@@ -74,13 +76,14 @@ struct FailoverBench: AsyncParsableCommand {
         var beacon: [Trial] = []
         for n in 0..<trials {
             let owner = try await waitForSingleOwner(lab, ip)
+            let newMACs = Set(try await lab.nodeIndices.filter { $0 != owner }.asyncMap { try await lab.nodeMAC($0) })
             let pinger = try Pinger(lab: lab, ip: ip)
+            defer { pinger.stop() }
             try await Task.sleep(for: .milliseconds(300))
             let killedAt = Date().timeIntervalSince1970
             try await lab.killNode(owner)
-            let newMACs = Set(try await lab.nodeIndices.filter { $0 != owner }.asyncMap { try await lab.nodeMAC($0) })
-            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: ip, from: newMACs, since: killedAt)
-            pinger.stop()
+            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: ip, from: newMACs, since: killedAt,
+                                               down: Date().timeIntervalSince1970)
             beacon.append(trial)
             print(#"{"bench":"failover","contender":"beacon","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
             try await lab.healNode(owner)
@@ -93,6 +96,7 @@ struct FailoverBench: AsyncParsableCommand {
         for n in 0..<restarts {
             let owner = try await waitForSingleOwner(lab, ip)
             let prober = try ARPProber(lab: lab, ip: ip)
+            defer { prober.stop() }
             try await Task.sleep(for: .milliseconds(300))
             let start = Date().timeIntervalSince1970
             let took = await lab.speaker(owner)?.stop(signal: SIGTERM, seconds: 5) ?? .zero
@@ -165,35 +169,43 @@ struct FailoverBench: AsyncParsableCommand {
             guard ok else { throw LabError("keepalived on node1 never became master") }
             try await Task.sleep(for: .seconds(1))
             let pinger = try Pinger(lab: lab, ip: vip)
+            defer { pinger.stop() }
             try await Task.sleep(for: .milliseconds(300))
+            // The same death as Beacon's: link down, then SIGKILL to keepalived and its VRRP child (which would
+            // otherwise send a priority-0 advertisement as its parent dies, something a dead node cannot do).
             let killedAt = Date().timeIntervalSince1970
-            lab.process("keepalived-1")?.crash()
             try await Shell.run(["ip", "-n", lab.nodeNS(1), "link", "set", "eth0", "down"])
-            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: vip, from: [mac2], since: killedAt, limit: 15)
-            pinger.stop()
+            let down = Date().timeIntervalSince1970
+            if let pid = lab.process("keepalived-1")?.pid { killTree(pid) }
+            let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: vip, from: [mac2], since: killedAt, down: down, limit: 15)
             trials.append(trial)
             print(#"{"bench":"failover","contender":"keepalived","advert_int":"\#(advert)","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
-            _ = await lab.process("keepalived-1")?.stop(signal: SIGKILL)
+            _ = await lab.process("keepalived-1")?.stop(signal: SIGKILL, seconds: 1)
             // The VIP stays on the dead node's eth0; a restarted keepalived removes and re-adds it.
             try await lab.healNode(1)
             try start(1)
         }
         for i in [1, 2] { _ = await lab.process("keepalived-\(i)")?.stop(signal: SIGTERM, seconds: 3) }
+        try await Shell.run(["ip", "-n", lab.nodeNS(1), "addr", "del", "\(vip)/24", "dev", "eth0"], check: false)
+        try await Shell.run(["ip", "-n", lab.nodeNS(2), "addr", "del", "\(vip)/24", "dev", "eth0"], check: false)
         try await Task.sleep(for: .seconds(1))
         return trials
     }
 
     struct Trial { var garp: Double; var ping: Double }
 
-    func waitForTrial(capture: Capture, pinger: Pinger, ip: String, from macs: Set<String>, since: Double, limit: Double = 5) async throws -> Trial {
+    /// The takeover after a kill at `since`: the first gratuitous ARP from a new owner, and the first ping reply after
+    /// the old owner's link was down (`down`).
+    func waitForTrial(capture: Capture, pinger: Pinger, ip: String, from macs: Set<String>, since: Double, down: Double,
+                      limit: Double = 5) async throws -> Trial {
         let deadline = Date().timeIntervalSince1970 + limit
         while Date().timeIntervalSince1970 < deadline {
-            if let g = capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since), let p = pinger.firstReply(after: since + 0.002) {
+            if let g = capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since), let p = pinger.firstReply(after: down) {
                 return Trial(garp: (g - since) * 1000, ping: (p - since) * 1000)
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw LabError("no takeover seen within \(limit) s (gratuitous: \(capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since).map { "\($0 - since)" } ?? "none"), ping: \(pinger.firstReply(after: since + 0.002).map { "\($0 - since)" } ?? "none"))")
+        throw LabError("no takeover seen within \(limit) s (gratuitous: \(capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since).map { "\($0 - since)" } ?? "none"), ping: \(pinger.firstReply(after: down).map { "\($0 - since)" } ?? "none"))")
     }
 
     func waitForSingleOwner(_ lab: Lab, _ ip: String) async throws -> Int {
@@ -215,6 +227,13 @@ struct FailoverBench: AsyncParsableCommand {
     }
 }
 
+
+/// SIGKILL to a process this benchmark started and to its children (keepalived forks its VRRP process).
+func killTree(_ pid: Int32) {
+    let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    kill(pid, SIGKILL)
+    for c in children.split(separator: " ").compactMap({ Int32($0) }) { killTree(c) }
+}
 
 func ms1(_ v: Double) -> String { String(format: "%.1f", v) }
 

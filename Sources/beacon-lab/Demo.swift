@@ -14,20 +14,7 @@ struct Demo: AsyncParsableCommand {
         }
         let lab = Site.makeLab()
         // Ctrl-C or SIGTERM: tear down, then exit.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let signals = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                print("\ninterrupted: tearing the lab down")
-                let done = DispatchSemaphore(value: 0)
-                Task { await Lab.down(prefix: Site.prefix, workDirectory: Site.workDirectory); done.signal() }
-                done.wait()
-                Foundation.exit(130)
-            }
-            source.resume()
-            return source
-        }
+        let signals = Lab.tearDownOnSignals(prefix: Site.prefix, workDirectory: Site.workDirectory)
         defer { signals.forEach { $0.cancel() } }
         let start = ContinuousClock.now
         do {
@@ -102,13 +89,14 @@ struct Demo: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(500))
         let killedAt = Date().timeIntervalSince1970
         try await lab.killNode(owner)
+        let downAt = Date().timeIntervalSince1970
         var macs = Set<String>()
         for i in lab.nodeIndices where i != owner { macs.insert(try await lab.nodeMAC(i)) }
         var garp: Double?, ping: Double?
         let t6 = ContinuousClock.now
         while garp == nil || ping == nil {
             garp = capture.firstGratuitous(for: l2, fromAnyOf: macs, after: killedAt)
-            ping = pinger.firstReply(after: killedAt + 0.002)
+            ping = pinger.firstReply(after: downAt)
             guard ContinuousClock.now - t6 < .seconds(10) else { throw LabError("no takeover within 10 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
