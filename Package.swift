@@ -106,11 +106,13 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // glibc's malloc_trim for the speaker (returns what a burst freed).
+        .target(name: "CMalloc"),
         // Layer 3: the speaker daemon's wiring: informers + membership → planner → layer 2 announcer and BGP sessions;
         // status objects, events, metrics, /debug/state.
         .target(
             name: "SpeakerRuntime",
-            dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer",
+            dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer", "CMalloc",
                            "PacketSocket", "BGPProtocol", "BGPTransport", "Membership", "MembershipTransport", "Netlink",
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
@@ -150,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "beacon-bench",
             dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
-                           "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport", "BeaconLab",
+                           "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport", "BeaconLab", "SpeakerRuntime",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -72,6 +72,12 @@ public struct RouteAttributes: Hashable, Sendable {
     public var localPreference: UInt32?
     public var communities: Set<BGPCommunity> = []
     public var largeCommunities: Set<LargeCommunity> = []
+
+    public init(localPreference: UInt32? = nil, communities: Set<BGPCommunity> = [], largeCommunities: Set<LargeCommunity> = []) {
+        self.localPreference = localPreference
+        self.communities = communities
+        self.largeCommunities = largeCommunities
+    }
 }
 
 public struct Route: Hashable, Sendable {
@@ -93,6 +99,12 @@ public struct ServicePlan: Hashable, Sendable {
     public var endpointNodes: [String] = []
     public var layer2: [Layer2Plan] = []
     public var bgp: BGPDecision?
+
+    public init(service: ServiceRef, addresses: [IPAddress], pool: String? = nil) {
+        self.service = service
+        self.addresses = addresses
+        self.pool = pool
+    }
 }
 
 public struct Layer2Plan: Hashable, Sendable {

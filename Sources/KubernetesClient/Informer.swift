@@ -83,9 +83,14 @@ public final class Informer<Object: APIObject>: Sendable {
     private let state = Mutex(State())
     /// Server-side watch timeout; client-go picks 5–10 minutes at random so that watches do not expire together.
     let watchTimeout: ClosedRange<Int>
+    /// Applied to every object before it is cached (client-go's transform): keep only the fields the reader needs,
+    /// so a cache of 10,000 Services costs what those fields cost. It must keep the key and resourceVersion.
+    let transform: (@Sendable (Object) -> Object)?
 
     public init(client: KubernetesClient, resource: Resource<Object>, namespace: String? = nil, options: ListOptions = ListOptions(),
-                watchTimeout: ClosedRange<Int> = 300...600, logger: Logger = Logger(label: "beacon.informer")) {
+                watchTimeout: ClosedRange<Int> = 300...600, logger: Logger = Logger(label: "beacon.informer"),
+                transform: (@Sendable (Object) -> Object)? = nil) {
+        self.transform = transform
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -192,7 +197,7 @@ public final class Informer<Object: APIObject>: Sendable {
     func relist() async throws {
         let list = try await client.list(resource, namespace: namespace, options: options)
         var fresh: [ObjectKey: Object] = [:]
-        for item in list.items { fresh[item.objectKey] = item }
+        for item in list.items { fresh[item.objectKey] = transform?(item) ?? item }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             for (key, new) in fresh {
@@ -211,7 +216,15 @@ public final class Informer<Object: APIObject>: Sendable {
         }
     }
 
-    func apply(_ change: WatchChange<Object>) {
+    func apply(_ received: WatchChange<Object>) {
+        var change = received
+        if let transform {
+            switch received {
+            case .added(let o): change = .added(transform(o))
+            case .modified(let o): change = .modified(transform(o))
+            case .deleted, .bookmark: break
+            }
+        }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             switch change {

@@ -109,14 +109,22 @@ public actor LayerTwoAnnouncer {
         report.removed = Array(removed)
 
         // Swap the responders first: from here on, withdrawn addresses are not answered and new ones are.
-        var responders: [Int: NeighborResponder] = [:]
+        // The address sets are built in place (`dict[key, default:]` mutates without a copy); copying a responder
+        // out, inserting and storing it back copied the whole set per address, O(n²) for 10,000 addresses.
+        var v4: [Int: Set<IPv4Address>] = [:], v6: [Int: Set<IPv6Address>] = [:], macs: [Int: MACAddress] = [:]
         for a in wanted {
-            var r = responders[a.interface.index] ?? NeighborResponder(mac: a.interface.mac)
+            macs[a.interface.index] = a.interface.mac
             switch a.ip {
-            case .v4(let v4): r.ownedIPv4.insert(v4)
-            case .v6(let v6): r.ownedIPv6.insert(v6)
+            case .v4(let ip): v4[a.interface.index, default: []].insert(ip)
+            case .v6(let ip): v6[a.interface.index, default: []].insert(ip)
             }
-            responders[a.interface.index] = r
+        }
+        var responders: [Int: NeighborResponder] = [:]
+        for (index, mac) in macs {
+            var r = NeighborResponder(mac: mac)
+            r.ownedIPv4 = v4[index] ?? []
+            r.ownedIPv6 = v6[index] ?? []
+            responders[index] = r
         }
         var interfaces: [Int: LinkEndpoint] = [:]
         for a in wanted where interfaces[a.interface.index] == nil { interfaces[a.interface.index] = a.interface }

@@ -1,6 +1,7 @@
 import AnnouncementPolicy
 import CoreMetrics
 import Crypto
+import CMalloc
 import Foundation
 import KubernetesClient
 import KubernetesModel
@@ -83,6 +84,8 @@ public final class SpeakerRuntime: Sendable {
         var lastLoss: ContinuousClock.Instant?
         var conflicts: [String] = []
         var ready = false
+        /// The last pass's plan per Service; turned into explanations only when /debug/state is asked for.
+        var plans: [ServiceRef: ServicePlan] = [:]
     }
 
     public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -129,8 +132,9 @@ public final class SpeakerRuntime: Sendable {
 
     /// What `/debug/state` serves.
     public func debugState() -> DebugState {
-        let (base, node, addresses, recent) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges) }
+        let (base, node, addresses, recent, plans) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges, s.plans) }
         var d = base
+        d.services = plans.values.sorted { $0.service < $1.service }.map(ServiceExplanation.init)
         d.uptimeSeconds = PeerSessions.seconds(ContinuousClock.now - started)
         d.peers = sessions.report()
         if let node {
@@ -150,8 +154,8 @@ public final class SpeakerRuntime: Sendable {
     // MARK: - Run
 
     public func run() async throws {
-        let services = Informer(client: client, resource: .services, logger: logger)
-        let slices = Informer(client: client, resource: .endpointSlices, logger: logger)
+        let services = Informer(client: client, resource: .services, logger: logger, transform: CacheProjection.service)
+        let slices = Informer(client: client, resource: .endpointSlices, logger: logger, transform: CacheProjection.endpointSlice)
         let nodes = Informer(client: client, resource: .nodes, logger: logger)
         let secrets = Informer(client: client, resource: .secrets, namespace: options.namespace, logger: logger)
         let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
@@ -177,6 +181,14 @@ public final class SpeakerRuntime: Sendable {
                 }
             }
             group.addTask { try await self.reporter.run(); return false }
+            group.addTask {
+                // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back when idle.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(30))
+                    _ = beacon_malloc_trim()
+                }
+                return false
+            }
             group.addTask {
                 await withDiscardingTaskGroup { sessionGroup in
                     for await session in self.sessions.starts { sessionGroup.addTask { await session.run() } }
@@ -437,12 +449,11 @@ public final class SpeakerRuntime: Sendable {
             reporter.set(desired, events: notes)
             metrics.setAnnounced(announced, node: options.nodeName)
 
-            let explanations = plan.services.values.sorted { $0.service < $1.service }.map(ServiceExplanation.init)
             let interfaceReport = InterfaceEligibility.evaluate(interfaces, excludes: options.interfaceExcludes).map { i, d in
                 DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
             }
             state.withLock { s in
-                s.debug.services = explanations
+                s.plans = plan.services
                 s.debug.layer2 = layer2Entries
                 s.debug.interfaces = interfaceReport
                 s.debug.passes += 1

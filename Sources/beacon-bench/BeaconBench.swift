@@ -8,7 +8,7 @@ struct BeaconBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-bench",
         abstract: "Beacon's benchmarks; each prints its figures as JSON lines.",
-        subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self, ControllerBench.self, LayerTwoBench.self, BGPBench.self, FailoverBench.self]
+        subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self, ControllerBench.self, LayerTwoBench.self, BGPBench.self, FailoverBench.self, SpeakerIdleBench.self]
     )
 }
 

@@ -85,7 +85,7 @@ struct FailoverBench: AsyncParsableCommand {
             let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: ip, from: newMACs, since: killedAt,
                                                down: Date().timeIntervalSince1970)
             beacon.append(trial)
-            print(#"{"bench":"failover","contender":"beacon","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
+            say(#"{"bench":"failover","contender":"beacon","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
             try await lab.healNode(owner)
             try lab.startSpeaker(owner)
             _ = try await waitForOwner(lab, ip, owner)
@@ -109,7 +109,7 @@ struct FailoverBench: AsyncParsableCommand {
             var gap = 0.0
             for (a, b) in zip(replies, replies.dropFirst()) { gap = max(gap, b.time - a.time) }
             restartGaps.append(gap * 1000)
-            print(#"{"bench":"failover","contender":"beacon-restart","trial":\#(n + 1),"max_gap_ms":\#(ms1(gap * 1000)),"replies":\#(replies.count),"sigterm_exit_ms":\#(ms1(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15))}"#)
+            say(#"{"bench":"failover","contender":"beacon-restart","trial":\#(n + 1),"max_gap_ms":\#(ms1(gap * 1000)),"replies":\#(replies.count),"sigterm_exit_ms":\#(ms1(Double(took.components.seconds) * 1000 + Double(took.components.attoseconds) / 1e15))}"#)
         }
 
         var results: [(String, [Trial])] = [("beacon", beacon)]
@@ -118,19 +118,19 @@ struct FailoverBench: AsyncParsableCommand {
             results.append(("keepalived advert_int 1", try await keepalived(lab, capture: capture, advert: "1", version: 2)))
             results.append(("keepalived advert_int 0.1 v3", try await keepalived(lab, capture: capture, advert: "0.1", version: 3)))
         }
-        print("")
-        print("| contender | trials | GARP at client median | p99 | max | first ping reply median | p99 |")
-        print("|---|---|---|---|---|---|---|")
+        say("")
+        say("| contender | trials | GARP at client median | p99 | max | first ping reply median | p99 |")
+        say("|---|---|---|---|---|---|---|")
         for (name, trials) in results {
             let g = trials.map(\.garp).sorted(), p = trials.map(\.ping).sorted()
-            print("| \(name) | \(trials.count) | \(ms1(quantile(g, 0.5))) ms | \(ms1(quantile(g, 0.99))) ms | \(ms1(g.last ?? 0)) ms | \(ms1(quantile(p, 0.5))) ms | \(ms1(quantile(p, 0.99))) ms |")
+            say("| \(name) | \(trials.count) | \(ms1(quantile(g, 0.5))) ms | \(ms1(quantile(g, 0.99))) ms | \(ms1(g.last ?? 0)) ms | \(ms1(quantile(p, 0.5))) ms | \(ms1(quantile(p, 0.99))) ms |")
         }
         if results.count == 3 {
             let b = quantile(beacon.map(\.garp).sorted(), 0.5)
-            print("ratios (GARP median): keepalived default / beacon = \(ms1(quantile(results[1].1.map(\.garp).sorted(), 0.5) / b)), tuned / beacon = \(ms1(quantile(results[2].1.map(\.garp).sorted(), 0.5) / b))")
+            say("ratios (GARP median): keepalived default / beacon = \(ms1(quantile(results[1].1.map(\.garp).sorted(), 0.5) / b)), tuned / beacon = \(ms1(quantile(results[2].1.map(\.garp).sorted(), 0.5) / b))")
         }
         let gaps = restartGaps.sorted()
-        print("planned restarts: \(gaps.count), longest window without an ARP reply: median \(ms1(quantile(gaps, 0.5))) ms, max \(ms1(gaps.last ?? 0)) ms (probe every 10 ms)")
+        say("planned restarts: \(gaps.count), longest window without an ARP reply: median \(ms1(quantile(gaps, 0.5))) ms, max \(ms1(gaps.last ?? 0)) ms (probe every 10 ms)")
     }
 
     func keepalived(_ lab: Lab, capture: Capture, advert: String, version: Int) async throws -> [Trial] {
@@ -150,9 +150,12 @@ struct FailoverBench: AsyncParsableCommand {
                 """
             let dir = lab.options.workDirectory
             try conf.write(toFile: "\(dir)/keepalived-\(i).conf", atomically: true, encoding: .utf8)
+            // Fresh PID files per start: a killed keepalived's VRRP child can stay a zombie (nobody reaps orphans
+            // here), and keepalived refuses to start while its old PID file names a process that exists.
+            let run = UInt32.random(in: 0..<UInt32.max)
             try lab.spawn("keepalived-\(i)", namespace: lab.nodeNS(i),
-                                  ["keepalived", "-n", "-l", "-P", "-f", "\(dir)/keepalived-\(i).conf", "-p", "\(dir)/ka-\(i).pid",
-                                   "-r", "\(dir)/ka-vrrp-\(i).pid"])
+                          ["keepalived", "-n", "-l", "-P", "-f", "\(dir)/keepalived-\(i).conf", "-p", "\(dir)/ka-\(i)-\(run).pid",
+                           "-r", "\(dir)/ka-vrrp-\(i)-\(run).pid"])
         }
         try start(1)
         try start(2)
@@ -179,7 +182,7 @@ struct FailoverBench: AsyncParsableCommand {
             if let pid = lab.process("keepalived-1")?.pid { killTree(pid) }
             let trial = try await waitForTrial(capture: capture, pinger: pinger, ip: vip, from: [mac2], since: killedAt, down: down, limit: 15)
             trials.append(trial)
-            print(#"{"bench":"failover","contender":"keepalived","advert_int":"\#(advert)","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
+            say(#"{"bench":"failover","contender":"keepalived","advert_int":"\#(advert)","trial":\#(n + 1),"garp_ms":\#(ms1(trial.garp)),"ping_ms":\#(ms1(trial.ping))}"#)
             _ = await lab.process("keepalived-1")?.stop(signal: SIGKILL, seconds: 1)
             // The VIP stays on the dead node's eth0; a restarted keepalived removes and re-adds it.
             try await lab.healNode(1)
@@ -234,6 +237,9 @@ func killTree(_ pid: Int32) {
     kill(pid, SIGKILL)
     for c in children.split(separator: " ").compactMap({ Int32($0) }) { killTree(c) }
 }
+
+/// One line to standard output at once (print buffers when the output is a file).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
 func ms1(_ v: Double) -> String { String(format: "%.1f", v) }
 

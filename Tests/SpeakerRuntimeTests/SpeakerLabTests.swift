@@ -125,6 +125,32 @@ struct SpeakerLabTests {
             let statuses = try await lab.kubectl(["get", "servicebgpstatuses", "-n", "metallb-system", "-o", "jsonpath={.items[*].status.node}"]).output
             #expect(Set(statuses.split(separator: " ").map(String.init)) == Set(lab.nodeIndices.map(lab.nodeName)), "\(statuses)")
 
+            // ConfigurationState per speaker; an invalid object is reported and the last good configuration stays.
+            let state = try await lab.kubectl(["get", "configurationstates", "-n", "metallb-system", "speaker-node1", "-o", "jsonpath={.status.result}"]).output
+            #expect(state == "Valid", "\(state)")
+            try await lab.kubectl(["apply", "-f", "-"], input: """
+                apiVersion: metallb.io/v1beta1
+                kind: IPAddressPool
+                metadata: {name: overlap, namespace: metallb-system}
+                spec: {addresses: [203.0.113.128/25]}
+                """)
+            let invalid = try await LabFixture.eventually(10) {
+                let r = try await lab.kubectl(["get", "configurationstates", "-n", "metallb-system", "speaker-node2", "-o",
+                                               "jsonpath={.status.result}:{.status.errorSummary}"]).output
+                return r.hasPrefix("Invalid:") && r.contains("overlap")
+            }
+            #expect(invalid, "speaker-node2 reports the overlapping pool")
+            let stale = try await lab.speakerCLI(2, ["status"]).output
+            #expect(stale.contains("REJECTED"), "\(stale)")
+            #expect(try await lab.routerNextHops("\(ip)/32") == all, "the last good configuration stays in force")
+            try await lab.kubectl(["delete", "ipaddresspool", "-n", "metallb-system", "overlap"])
+
+            // Aggregation: the advertisement's aggregationLength 24 makes it one /24 route.
+            try await lab.kubectl(["patch", "bgpadvertisement", "routed", "-n", "metallb-system", "--type=merge", "-p", #"{"spec":{"aggregationLength":24}}"#])
+            #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("203.0.113.0/24") == all }, "aggregated /24 via every node")
+            try await lab.kubectl(["patch", "bgpadvertisement", "routed", "-n", "metallb-system", "--type=json", "-p", #"[{"op":"remove","path":"/spec/aggregationLength"}]"#])
+            #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("\(ip)/32") == all })
+
             try await lab.kubectl(["patch", "service", "api", "--type=merge", "-p", #"{"spec":{"externalTrafficPolicy":"Local"}}"#])
             try await lab.setEndpoints(service: "api", nodes: [2])
             #expect(try await LabFixture.eventually(15) { try await lab.routerNextHops("\(ip)/32") == [lab.nodeIPv4(2)] }, "Local: only node2")
