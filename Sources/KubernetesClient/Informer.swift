@@ -140,6 +140,8 @@ public final class Informer<Object: APIObject>: Sendable {
         let id = state.withLock { s in
             s.nextID += 1
             s.signals[s.nextID] = continuation
+            // Level-triggered: a subscriber that arrives after the first sync starts with one signal.
+            if s.synced { continuation.yield() }
             return s.nextID
         }
         continuation.onTermination = { [weak self] _ in self?.state.withLock { _ = $0.signals.removeValue(forKey: id) } }
@@ -208,11 +210,12 @@ public final class Informer<Object: APIObject>: Sendable {
                 }
             }
             for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old)) }
+            let firstSync = !s.synced
             s.cache = fresh
             s.resourceVersion = list.metadata.resourceVersion
             s.synced = true
             s.relists += 1
-            deliver(events, &s)
+            deliver(events, &s, firstSync: firstSync)
         }
     }
 
@@ -248,10 +251,13 @@ public final class Informer<Object: APIObject>: Sendable {
         }
     }
 
-    private func deliver(_ events: [InformerEvent<Object>], _ s: inout State) {
+    /// Delivers events, and signals "something changed" when there are any, or when the cache has just synced for
+    /// the first time (an empty list is news too). Not on bookmarks or replays: a signal costs the reader a pass, and
+    /// with 10,000 objects a pass every bookmark interval per informer kept a speaker busy while nothing changed.
+    private func deliver(_ events: [InformerEvent<Object>], _ s: inout State, firstSync: Bool = false) {
         guard !events.isEmpty || !s.signals.isEmpty else { return }
         for e in events { for c in s.subscribers.values { c.yield(e) } }
-        if !events.isEmpty || s.relists == 1 { for c in s.signals.values { c.yield() } }
+        if !events.isEmpty || firstSync { for c in s.signals.values { c.yield() } }
     }
 }
 

@@ -143,12 +143,25 @@ public struct LeaderElector: Sendable {
 public enum KubeTime {
     /// MicroTime: RFC 3339 with microseconds (`eventTime`, Lease `renewTime`).
     public static func micro(_ d: Date = Date()) -> String {
-        let f = ISO8601DateFormatter()
-        let base = f.string(from: d).dropLast()  // the Z
-        let micros = Int((d.timeIntervalSince1970 - floor(d.timeIntervalSince1970)) * 1_000_000)
-        return "\(base).\(String(format: "%06d", micros))Z"
+        let seconds = d.timeIntervalSince1970
+        let micros = Int((seconds - floor(seconds)) * 1_000_000)
+        return base(Int(floor(seconds))) + "." + pad(micros, 6) + "Z"
     }
 
     /// Time: RFC 3339 to the second (`lastTransitionTime`).
-    public static func seconds(_ d: Date = Date()) -> String { ISO8601DateFormatter().string(from: d) }
+    public static func seconds(_ d: Date = Date()) -> String { base(Int(floor(d.timeIntervalSince1970))) + "Z" }
+
+    /// `YYYY-MM-DDTHH:MM:SS` in UTC, formatted by hand: a formatter per call cost more than the event it stamped.
+    static func base(_ epoch: Int) -> String {
+        var t = time_t(epoch)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2))"
+    }
+
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
 }

@@ -79,8 +79,14 @@ final class StatusReporter: Sendable {
     }
 
     func run() async throws {
-        let l2 = Informer(client: client, resource: .serviceL2Statuses, namespace: namespace, options: selector, logger: logger)
-        let bgp = Informer(client: client, resource: .serviceBGPStatuses, namespace: namespace, options: selector, logger: logger)
+        // Only the name and status are compared; the rest of each object need not be kept.
+        let keep: @Sendable (JSONValue) -> JSONValue = { o in
+            ["metadata": ["name": o["metadata"]?["name"] ?? .null, "namespace": o["metadata"]?["namespace"] ?? .null,
+                          "resourceVersion": o["metadata"]?["resourceVersion"] ?? .null],
+             "status": o["status"] ?? .null]
+        }
+        let l2 = Informer(client: client, resource: .serviceL2Statuses, namespace: namespace, options: selector, logger: logger, transform: keep)
+        let bgp = Informer(client: client, resource: .serviceBGPStatuses, namespace: namespace, options: selector, logger: logger, transform: keep)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await l2.run() }
             group.addTask { await bgp.run() }
