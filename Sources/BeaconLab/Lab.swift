@@ -35,6 +35,8 @@ public final class Lab: Sendable {
 
     public let options: Options
     private let processes = Mutex<[String: LabProcess]>([:])
+    /// Service addresses the nodes' NAT forwards (`exampleServiceAddress` adds to it).
+    let natAddresses = Mutex<Set<String>>([])
 
     public init(options: Options) {
         self.options = options

@@ -28,47 +28,12 @@ struct FailoverBench: AsyncParsableCommand {
         let id = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         var options = Lab.Options(prefix: "bf\(id)", binDirectory: bin, workDirectory: NSTemporaryDirectory() + "beacon-failover-\(id)")
         options.logLevel = "warning"
-        let lab = Lab(options: options)
-        let signals = Lab.tearDownOnSignals(prefix: options.prefix, workDirectory: options.workDirectory)
-        defer { signals.forEach { $0.cancel() } }
-        do {
-            try await lab.up()
-            try await measure(lab)
-        } catch {
-            await lab.down()
-            throw error
-        }
-        await lab.down()
-        try? FileManager.default.removeItem(atPath: options.workDirectory)
+        try await Lab.with(options) { lab in try await measure(lab) }
     }
 
     func measure(_ lab: Lab) async throws {
-        try await lab.startController()
-        for i in lab.nodeIndices { try lab.startSpeaker(i) }
-        try lab.startBackends()
-        try await lab.kubectl(["apply", "-f", "-"], input: """
-            apiVersion: metallb.io/v1beta1
-            kind: IPAddressPool
-            metadata: {name: lan, namespace: metallb-system}
-            spec: {addresses: [192.0.2.200-192.0.2.219]}
-            ---
-            apiVersion: metallb.io/v1beta1
-            kind: L2Advertisement
-            metadata: {name: lan, namespace: metallb-system}
-            spec: {ipAddressPools: [lan]}
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web, namespace: default}
-            spec:
-              type: LoadBalancer
-              selector: {app: web}
-              ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
-            """)
-        try await lab.setEndpoints(service: "web", nodes: lab.nodeIndices)
-        var ip = ""
-        while ip.isEmpty { ip = try await lab.serviceAddresses("web").first ?? ""; try await Task.sleep(for: .milliseconds(100)) }
-        try await lab.programServiceNAT([ip])
+        try await lab.startExample()
+        let ip = try await lab.exampleServiceAddress("web", pool: "lan")
         let capture = try Capture(lab: lab)
         defer { capture.stop() }
         try await Task.sleep(for: .seconds(2))

@@ -18,18 +18,7 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         var options = Lab.Options(prefix: "bi\(id)", binDirectory: bin, workDirectory: NSTemporaryDirectory() + "beacon-idle-\(id)")
         options.nodes = 1
         options.logLevel = "warning"
-        let lab = Lab(options: options)
-        let signals = Lab.tearDownOnSignals(prefix: options.prefix, workDirectory: options.workDirectory)
-        defer { signals.forEach { $0.cancel() } }
-        do {
-            try await lab.up()
-            try await measure(lab)
-        } catch {
-            await lab.down()
-            throw error
-        }
-        await lab.down()
-        try? FileManager.default.removeItem(atPath: options.workDirectory)
+        try await Lab.with(options) { lab in try await measure(lab) }
     }
 
     func measure(_ lab: Lab) async throws {

@@ -9,57 +9,6 @@ enum Site {
     static let prefix = "blab"
     static let workDirectory = "/tmp/beacon-lab"
 
-    static let configuration = """
-        apiVersion: metallb.io/v1beta1
-        kind: IPAddressPool
-        metadata: {name: lan, namespace: metallb-system}
-        spec:
-          addresses: [192.0.2.200-192.0.2.219]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: IPAddressPool
-        metadata: {name: routed, namespace: metallb-system}
-        spec:
-          addresses: [203.0.113.0/24]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: L2Advertisement
-        metadata: {name: lan, namespace: metallb-system}
-        spec:
-          ipAddressPools: [lan]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: BGPAdvertisement
-        metadata: {name: routed, namespace: metallb-system}
-        spec:
-          ipAddressPools: [routed]
-          communities: ["64512:100"]
-        ---
-        apiVersion: metallb.io/v1beta2
-        kind: BGPPeer
-        metadata: {name: router, namespace: metallb-system}
-        spec:
-          myASN: 64513
-          peerASN: 64512
-          peerAddress: 192.0.2.1
-          holdTime: 9s
-        """
-
-    static func service(_ name: String, pool: String) -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: \(name)
-          namespace: default
-          annotations: {metallb.io/address-pool: \(pool)}
-        spec:
-          type: LoadBalancer
-          selector: {app: \(name)}
-          ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
-        """
-    }
-
     static func requireRoot() throws {
         guard getuid() == 0 else {
             throw ValidationError("beacon-lab needs root: it creates network namespaces, veth pairs and raw sockets (try: sudo make demo)")
@@ -77,25 +26,11 @@ enum Site {
     static func build(_ lab: Lab, say: (String) -> Void) async throws -> (l2: String, bgp: String) {
         try await lab.up()
         say("network, API server (kube-emulator at \(lab.apiIPv4):6443) and router (BIRD, AS 64512) are up")
-        try await lab.startController()
-        for i in lab.nodeIndices { try lab.startSpeaker(i) }
-        try lab.startBackends()
+        try await lab.startExample()
         say("controller, 3 speakers (speaker run) and 3 backends started")
-        try await lab.kubectl(["apply", "-f", "-"], input: configuration)
         say("configuration applied with kubectl: pool lan 192.0.2.200-219 (layer 2), pool routed 203.0.113.0/24 (BGP to the router)")
-        for (name, pool) in [("web", "lan"), ("api", "routed")] {
-            try await lab.kubectl(["apply", "-f", "-"], input: service(name, pool: pool))
-            try await lab.setEndpoints(service: name, nodes: lab.nodeIndices)
-        }
-        var l2 = "", bgp = ""
-        let deadline = ContinuousClock.now + .seconds(60)
-        while l2.isEmpty || bgp.isEmpty {
-            guard ContinuousClock.now < deadline else { throw LabError("the controller assigned no addresses within 60 s; see \(workDirectory)/controller.log") }
-            l2 = try await lab.serviceAddresses("web").first ?? ""
-            bgp = try await lab.serviceAddresses("api").first ?? ""
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        try await lab.programServiceNAT([l2, bgp])
+        let l2 = try await lab.exampleServiceAddress("web", pool: "lan", timeout: .seconds(60))
+        let bgp = try await lab.exampleServiceAddress("api", pool: "routed", timeout: .seconds(60))
         return (l2, bgp)
     }
 }

@@ -20,17 +20,12 @@ enum LabFixture {
         options.membershipInterval = 50
         options.membershipTimeout = 400
         options.logLevel = "debug"
-        let lab = Lab(options: options)
-        do {
-            try await lab.up()
-            try await body(lab)
-        } catch {
-            await dumpLogs(lab)
-            await lab.down()
-            throw error
+        try await Lab.with(options) { lab in
+            do { try await body(lab) } catch {
+                await dumpLogs(lab)
+                throw error
+            }
         }
-        await lab.down()
-        try? FileManager.default.removeItem(atPath: options.workDirectory)
     }
 
     static func dumpLogs(_ lab: Lab) async {
@@ -44,59 +39,6 @@ enum LabFixture {
         nodes.min { a, b in
             Array(SHA256.hash(data: Array("\(a)#\(ip)".utf8))).lexicographicallyPrecedes(Array(SHA256.hash(data: Array("\(b)#\(ip)".utf8))))
         }
-    }
-
-    static let configuration = """
-        apiVersion: metallb.io/v1beta1
-        kind: IPAddressPool
-        metadata: {name: lan, namespace: metallb-system}
-        spec:
-          addresses: [192.0.2.200-192.0.2.219, "2001:db8::200-2001:db8::21f"]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: IPAddressPool
-        metadata: {name: routed, namespace: metallb-system}
-        spec:
-          addresses: [203.0.113.0/24]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: L2Advertisement
-        metadata: {name: lan, namespace: metallb-system}
-        spec:
-          ipAddressPools: [lan]
-        ---
-        apiVersion: metallb.io/v1beta1
-        kind: BGPAdvertisement
-        metadata: {name: routed, namespace: metallb-system}
-        spec:
-          ipAddressPools: [routed]
-          communities: ["64512:100"]
-        ---
-        apiVersion: metallb.io/v1beta2
-        kind: BGPPeer
-        metadata: {name: router, namespace: metallb-system}
-        spec:
-          myASN: 64513
-          peerASN: 64512
-          peerAddress: 192.0.2.1
-          holdTime: 9s
-        """
-
-    static func service(_ name: String, pool: String, local: Bool = false, dualStack: Bool = false) -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata:
-          name: \(name)
-          namespace: default
-          annotations: {metallb.io/address-pool: \(pool)}
-        spec:
-          type: LoadBalancer
-          externalTrafficPolicy: \(local ? "Local" : "Cluster")
-          \(dualStack ? "ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]" : "")
-          selector: {app: \(name)}
-          ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
-        """
     }
 
     /// Polls `condition` every 50 ms until it holds or `seconds` pass.

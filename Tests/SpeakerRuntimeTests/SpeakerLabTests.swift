@@ -7,21 +7,11 @@ import Testing
 @Suite("speaker run in a namespace lab", .tags(.privileged), .serialized)
 struct SpeakerLabTests {
     /// Brings up the lab with the controller, three speakers, the configuration and backends.
-    static func start(_ lab: Lab) async throws {
-        try await lab.startController()
-        for i in lab.nodeIndices { try lab.startSpeaker(i) }
-        try lab.startBackends()
-        try await lab.kubectl(["apply", "-f", "-"], input: LabFixture.configuration)
-    }
+    static func start(_ lab: Lab) async throws { try await lab.startExample() }
 
-    /// Creates a Service with endpoints on `nodes` and waits for its addresses (and programs the nodes' NAT).
+    /// Creates a Service with endpoints on `nodes` and waits for its address (the nodes' NAT is programmed for it).
     static func service(_ lab: Lab, _ name: String, pool: String, local: Bool = false, endpoints: [Int]) async throws -> String {
-        try await lab.kubectl(["apply", "-f", "-"], input: LabFixture.service(name, pool: pool, local: local))
-        try await lab.setEndpoints(service: name, nodes: endpoints)
-        var ips: [String] = []
-        _ = try await LabFixture.eventually(30) { ips = try await lab.serviceAddresses(name); return !ips.isEmpty }
-        let ip = try #require(ips.first, "the controller assigned no address to \(name)")
-        return ip
+        try await lab.exampleServiceAddress(name, pool: pool, local: local, endpoints: endpoints)
     }
 
     static func owner(_ lab: Lab, _ ip: String) async throws -> [Int] {
@@ -38,7 +28,6 @@ struct SpeakerLabTests {
         try await LabFixture.withLab { lab in
             try await Self.start(lab)
             let ip = try await Self.service(lab, "web", pool: "lan", endpoints: lab.nodeIndices)
-            try await lab.programServiceNAT([ip])
             let names = lab.nodeIndices.map(lab.nodeName)
             let expected = try #require(LabFixture.expectedOwner(ip, among: names))
             var owners: [Int] = []
@@ -108,7 +97,6 @@ struct SpeakerLabTests {
         try await LabFixture.withLab { lab in
             try await Self.start(lab)
             let ip = try await Self.service(lab, "api", pool: "routed", endpoints: lab.nodeIndices)
-            try await lab.programServiceNAT([ip])
             let all = lab.nodeIndices.map(lab.nodeIPv4)
             var hops: [String] = []
             let up = try await LabFixture.eventually(30) { hops = try await lab.routerNextHops("\(ip)/32"); return hops == all }
