@@ -88,6 +88,7 @@ let package = Package(
         .target(
             name: "KubernetesClient",
             dependencies: ["KubernetesModel", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "NIOHTTP1", package: "swift-nio")]

@@ -1,4 +1,5 @@
 import AddressAllocator
+import KubernetesClient
 import NetworkPrimitives
 import CoreMetrics
 import Synchronization
@@ -15,22 +16,18 @@ public struct ControllerMetrics: Sendable {
     public static let allocationLatency = "beacon_controller_allocation_seconds"
 
     let factory: any MetricsFactory
-    let updates: Counter
-    let updateErrors: Counter
-    let configLoaded: Gauge
-    let configStale: Gauge
+    let client: ClientMetrics
+    var updates: Counter { client.updates }
+    var updateErrors: Counter { client.updateErrors }
+    var configLoaded: Gauge { client.configLoaded }
+    var configStale: Gauge { client.configStale }
     let allocation: Timer
     private let pools = PoolGauges()
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
-        updates = Counter(label: "metallb_k8s_client_updates_total", factory: factory)
-        updateErrors = Counter(label: "metallb_k8s_client_update_errors_total", factory: factory)
-        configLoaded = Gauge(label: "metallb_k8s_client_config_loaded_bool", factory: factory)
-        configStale = Gauge(label: "metallb_k8s_client_config_stale_bool", factory: factory)
+        client = ClientMetrics(factory: factory)
         allocation = Timer(label: Self.allocationLatency, factory: factory)
-        configLoaded.record(0)
-        configStale.record(0)
     }
 
     /// Sets every pool's gauges; pools no longer configured lose theirs.

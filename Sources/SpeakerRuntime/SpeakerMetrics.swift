@@ -1,4 +1,5 @@
 import CoreMetrics
+import KubernetesClient
 import Synchronization
 
 /// The speaker's metrics, MetalLB's names where MetalLB has one:
@@ -11,24 +12,20 @@ public struct SpeakerMetrics: Sendable {
     public static let failoverSeconds = "beacon_failover_seconds"
 
     let factory: any MetricsFactory
-    let updates: Counter
-    let updateErrors: Counter
-    let configLoaded: Gauge
-    let configStale: Gauge
+    let client: ClientMetrics
+    var updates: Counter { client.updates }
+    var updateErrors: Counter { client.updateErrors }
+    var configLoaded: Gauge { client.configLoaded }
+    var configStale: Gauge { client.configStale }
     let failover: Timer
     let aliveMembers: Gauge
     private let announced = AnnouncedGauges()
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
-        updates = Counter(label: "metallb_k8s_client_updates_total", factory: factory)
-        updateErrors = Counter(label: "metallb_k8s_client_update_errors_total", factory: factory)
-        configLoaded = Gauge(label: "metallb_k8s_client_config_loaded_bool", factory: factory)
-        configStale = Gauge(label: "metallb_k8s_client_config_stale_bool", factory: factory)
+        client = ClientMetrics(factory: factory)
         failover = Timer(label: Self.failoverSeconds, factory: factory)
         aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
-        configLoaded.record(0)
-        configStale.record(0)
     }
 
     /// One announced (service, protocol, ip) on `node`.
