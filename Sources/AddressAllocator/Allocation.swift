@@ -1,3 +1,4 @@
+import KubernetesModel
 import NetworkPrimitives
 
 /// The addresses a Service holds and the pool they came from.

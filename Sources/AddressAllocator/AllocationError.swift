@@ -1,3 +1,4 @@
+import KubernetesModel
 import NetworkPrimitives
 
 /// Why an allocation was refused. Descriptions use MetalLB's wording where MetalLB has one, so events read

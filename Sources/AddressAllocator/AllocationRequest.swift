@@ -1,19 +1,5 @@
+import KubernetesModel
 import NetworkPrimitives
-
-/// `namespace/name` of a Service.
-public struct ServiceKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
-
-    public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-
-    public var description: String { "\(namespace)/\(name)" }
-
-    public static func < (l: ServiceKey, r: ServiceKey) -> Bool { (l.namespace, l.name) < (r.namespace, r.name) }
-}
 
 /// A protocol and port a Service exposes, written `TCP/80` as MetalLB writes it.
 public struct ServicePort: Hashable, Comparable, Sendable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import KubernetesModel
+
 /// Open addressing with linear probing and backward-shift deletion (no tombstones), kept at most 3/4 full.
 /// Used where Swift's Dictionary costs too much at a million entries: it rehashes every key on growth and its
 /// slots are larger. Both tables here move fixed-size slots on growth and never rehash a String.

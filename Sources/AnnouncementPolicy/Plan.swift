@@ -24,16 +24,8 @@ public struct ClusterSnapshot: Sendable {
     }
 }
 
-public struct ServiceRef: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var namespace: String
-    public var name: String
-    public init(namespace: String, name: String) {
-        self.namespace = namespace
-        self.name = name
-    }
-    public var description: String { "\(namespace)/\(name)" }
-    public static func < (a: Self, b: Self) -> Bool { (a.namespace, a.name) < (b.namespace, b.name) }
-}
+/// A Service's namespace and name (the same key the allocator uses).
+public typealias ServiceRef = ServiceKey
 
 /// The planner's answer for one node: what to announce, and why for every Service.
 public struct Plan: Sendable {

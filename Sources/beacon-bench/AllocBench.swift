@@ -1,3 +1,4 @@
+import KubernetesModel
 import AddressAllocator
 import ArgumentParser
 import Foundation

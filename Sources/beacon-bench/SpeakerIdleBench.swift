@@ -75,15 +75,15 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         let cpu1 = cpuSeconds(speaker.pid)
         let wall = seconds(ContinuousClock.now - t0)
         let rssMB = rss(speaker.pid)
-        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100))}"#)
+        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100))}"#)
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-    /// VmRSS in MB.
-    func rss(_ pid: Int32) -> Double {
+    /// VmRSS (or another /proc/PID/status field) in MB.
+    func rss(_ pid: Int32, _ field: String = "VmRSS:") -> Double {
         let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(field) {
             return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
         }
         return 0

@@ -1,3 +1,4 @@
+import KubernetesModel
 import Testing
 @testable import AddressAllocator
 

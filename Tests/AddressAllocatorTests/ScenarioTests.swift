@@ -1,3 +1,4 @@
+import KubernetesModel
 import Testing
 import NetworkPrimitives
 @testable import AddressAllocator

@@ -1,3 +1,4 @@
+import KubernetesModel
 import LoadBalancerConfig
 import NetworkPrimitives
 @testable import AddressAllocator
