@@ -35,6 +35,8 @@ final class PeerSessions: Sendable {
     /// The session settings for `peer` on this node, or why there can be none.
     static func sessionConfiguration(_ peer: BGPPeer, routerID fallback: IPv4Address?) -> Result<BGPSession.Configuration, SessionRefusal> {
         guard let address = peer.address else { return .failure(SessionRefusal("peer \(peer.name): unnumbered peering (spec.interface) is not supported")) }
+        // Never peered from the default table instead: the router would get routes meant for another VRF.
+        if let vrf = peer.vrf { return .failure(SessionRefusal("peer \(peer.name): VRF \"\(vrf)\" is not supported yet")) }
         guard let routerID = peer.routerID ?? fallback else {
             return .failure(SessionRefusal("peer \(peer.name): no router ID (set spec.routerID, or give the node an IPv4 InternalIP)"))
         }
@@ -94,6 +96,10 @@ final class PeerSessions: Sendable {
                     continue
                 }
                 if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
+                if let profile = peer.bfdProfile {
+                    logger.warning("BFD is not implemented yet; the session relies on its hold timer",
+                                   metadata: ["peer": "\(name)", "bfdProfile": "\(profile)", "holdTime": "\(peer.holdTime)"])
+                }
                 let session = BGPSession(configuration: configuration, logger: logger,
                                          metrics: BGPMetrics(peer: configuration.label, factory: factory))
                 entries[name] = Entry(peer: peer, configuration: configuration, session: session)

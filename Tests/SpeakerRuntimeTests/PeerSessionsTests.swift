@@ -31,6 +31,8 @@ struct PeerSessionsTests {
             routerID: IPv4Address(192, 0, 2, 11), refusal: nil, check: { $0.fsm.peerASN == 64513 && !$0.isEBGP }),
         Row(name: "dynamicASN external is refused", spec: "myASN: 64513\n  dynamicASN: external\n  peerAddress: 192.0.2.1",
             routerID: IPv4Address(192, 0, 2, 11), refusal: "dynamicASN external"),
+        Row(name: "a VRF peer is refused, not peered from the default table", spec: "myASN: 64513\n  peerASN: 64512\n  peerAddress: 192.0.2.1\n  vrf: red",
+            routerID: IPv4Address(192, 0, 2, 11), refusal: "VRF \"red\""),
         Row(name: "unnumbered (interface) is refused", spec: "myASN: 64513\n  peerASN: 64512\n  interface: eth0",
             routerID: IPv4Address(192, 0, 2, 11), refusal: "unnumbered"),
         Row(name: "timers, port, password, multihop, graceful restart, local ASN",
