@@ -89,8 +89,6 @@ public final class SpeakerRuntime: Sendable {
     }
 
     public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
-        // Two malloc arenas: a burst of 10,000 Services otherwise leaves freed memory spread over one arena per thread.
-        _ = beacon_malloc_arenas(2)
         self.client = client
         self.options = options
         var l = logger

@@ -24,6 +24,12 @@ enum Site {
 
     /// Builds everything; returns the two Services' addresses.
     static func build(_ lab: Lab, say: (String) -> Void) async throws -> (l2: String, bgp: String) {
+        // A run that was killed hard (SIGKILL, power loss) leaves its namespaces; they are this lab's by name.
+        let left = await Lab.leftovers(prefix: prefix)
+        if !left.isEmpty {
+            say("removing what an earlier run left: \(left.joined(separator: " "))")
+            await Lab.down(prefix: prefix, workDirectory: workDirectory)
+        }
         try await lab.up()
         say("network, API server (kube-emulator at \(lab.apiIPv4):6443) and router (BIRD, AS 64512) are up")
         try await lab.startExample()
