@@ -57,22 +57,40 @@ extension Lab {
         """
     }
 
-    /// Runs `body` on a lab that is up, and tears it down afterwards: on success, on error, and on SIGINT/SIGTERM.
-    /// The work directory is removed on success and kept (with the logs) on error.
-    public static func with<T>(_ options: Options, _ body: (Lab) async throws -> T) async throws -> T {
+    /// Runs `body` on a lab that is up, and tears it down afterwards: on success, on error, and on SIGINT/SIGTERM
+    /// (then the process exits 130). The work directory is removed on success and kept (with the logs) on error.
+    public static func with<T: Sendable>(_ options: Options, _ body: @escaping @Sendable (Lab) async throws -> T) async throws -> T {
         let lab = Lab(options: options)
-        let signals = tearDownOnSignals(prefix: options.prefix, workDirectory: options.workDirectory)
-        defer { signals.forEach { $0.cancel() } }
-        do {
-            try await lab.up()
-            let result = try await body(lab)
-            await lab.down()
-            try? FileManager.default.removeItem(atPath: options.workDirectory)
-            return result
-        } catch {
-            await lab.down()
-            throw error
+        let result: T? = try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                for await _ in interruptions() {
+                    print("\ninterrupted: tearing the lab down")
+                    for pid in Observers.running { kill(pid, SIGKILL) }
+                    await lab.down()
+                    Foundation.exit(130)
+                }
+                return nil
+            }
+            group.addTask {
+                do {
+                    try await lab.up()
+                    let result = try await body(lab)
+                    await lab.down()
+                    return result
+                } catch {
+                    await lab.down()
+                    throw error
+                }
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let value = next { return value }
+            }
+            return nil
         }
+        guard let result else { throw LabError("the lab was stopped") }
+        try? FileManager.default.removeItem(atPath: options.workDirectory)
+        return result
     }
 
     /// Starts the controller, a speaker per node and the backends, and applies the example configuration.

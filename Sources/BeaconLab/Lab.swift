@@ -35,6 +35,9 @@ public final class Lab: Sendable {
 
     public let options: Options
     private let processes = Mutex<[String: LabProcess]>([:])
+    private let upFlag = Mutex(false)
+    /// `up()` was called.
+    public var isUp: Bool { upFlag.withLock { $0 } }
     /// Service addresses the nodes' NAT forwards (`exampleServiceAddress` adds to it).
     let natAddresses = Mutex<Set<String>>([])
 
@@ -69,6 +72,9 @@ public final class Lab: Sendable {
     /// Builds the network, starts the API server and BIRD, registers the Nodes, and writes the membership key.
     /// Speakers, the controller and backends are started separately.
     public func up() async throws {
+        upFlag.withLock { $0 = true }
+        // A run that was killed hard (SIGKILL, power loss) leaves its namespaces; they are this lab's by name.
+        if !(await Self.leftovers(prefix: prefix)).isEmpty { await Self.down(prefix: prefix, workDirectory: options.workDirectory) }
         try FileManager.default.createDirectory(atPath: options.workDirectory, withIntermediateDirectories: true)
         try await buildNetwork()
         try await startEmulator()
@@ -82,10 +88,13 @@ public final class Lab: Sendable {
 
     /// Stops every process this lab started (SIGTERM, then SIGKILL) and deletes its namespaces.
     public func down() async {
-        let all = processes.withLock { p in defer { p.removeAll() }; return Array(p.values) }
+        // The processes stay listed until they are gone, so a second `down()` (Ctrl-C during teardown) waits for
+        // them too instead of returning while one still runs.
+        let all = processes.withLock { Array($0.values) }
         await withTaskGroup(of: Void.self) { g in
             for p in all { g.addTask { await p.stop(seconds: 3) } }
         }
+        processes.withLock { $0.removeAll() }
         for ns in allNamespaces { _ = try? await Shell.run(["ip", "netns", "del", ns], check: false) }
     }
 
@@ -109,22 +118,22 @@ public final class Lab: Sendable {
         for ns in await leftovers(prefix: prefix) { _ = try? await Shell.run(["ip", "netns", "del", ns], check: false) }
     }
 
-    /// On SIGINT or SIGTERM: stop the lab's processes and observers, delete its namespaces, exit 130. Keep the
-    /// returned sources alive for as long as the handler should stay installed.
-    public static func tearDownOnSignals(prefix: String, workDirectory: String) -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { sig in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler {
-                print("\ninterrupted: tearing the lab down")
-                for pid in Observers.running { kill(pid, SIGKILL) }
-                let done = DispatchSemaphore(value: 0)
-                Task.detached { await Lab.down(prefix: prefix, workDirectory: workDirectory); done.signal() }
-                done.wait()
-                Foundation.exit(130)
+    /// SIGINT and SIGTERM as a stream (the default actions are turned off while it is being iterated).
+    static func interruptions() -> AsyncStream<Int32> {
+        AsyncStream { continuation in
+            let list = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig)
+                source.setEventHandler { continuation.yield(sig) }
+                source.resume()
+                return source
             }
-            source.resume()
-            return source
+            let sources = Mutex(list)
+            continuation.onTermination = { _ in
+                sources.withLock { $0.forEach { $0.cancel() } }
+                signal(SIGINT, SIG_DFL)
+                signal(SIGTERM, SIG_DFL)
+            }
         }
     }
 

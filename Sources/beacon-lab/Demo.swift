@@ -12,23 +12,23 @@ struct Demo: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: Site.statePath) else {
             throw ValidationError("a lab is up (beacon-lab up); run beacon-lab down first")
         }
-        let lab = Site.makeLab()
-        // Ctrl-C or SIGTERM: tear down, then exit.
-        let signals = Lab.tearDownOnSignals(prefix: Site.prefix, workDirectory: Site.workDirectory)
-        defer { signals.forEach { $0.cancel() } }
         let start = ContinuousClock.now
+        // Lab.with tears everything down on success, failure, Ctrl-C or SIGTERM.
         do {
-            try await show(lab, start: start)
-        } catch {
-            print("\nFAILED: \(error)\nlogs: \(Site.workDirectory)/*.log (tails below)")
-            for name in ["controller", "node1", "node2", "node3"] {
-                if let p = lab.process(name) { print("--- \(name) ---\n" + p.log.split(separator: "\n").suffix(10).joined(separator: "\n")) }
+            try await Lab.with(Site.options) { lab in
+                do {
+                    try await show(lab, start: start)
+                } catch {
+                    print("\nFAILED: \(error)\nlogs: \(Site.workDirectory)/*.log (tails below)")
+                    for name in ["controller", "node1", "node2", "node3"] {
+                        if let p = lab.process(name) { print("--- \(name) ---\n" + p.log.split(separator: "\n").suffix(10).joined(separator: "\n")) }
+                    }
+                    throw error
+                }
             }
-            await lab.down()
+        } catch {
             throw ExitCode(1)
         }
-        await lab.down()
-        try? FileManager.default.removeItem(atPath: Site.workDirectory)
         let left = await Lab.leftovers(prefix: Site.prefix)
         print("\n== 8. Teardown: \(left.isEmpty ? "all namespaces and processes removed" : "LEFT: \(left)") (demo took \(seconds(ContinuousClock.now - start)) s)")
         if !left.isEmpty { throw ExitCode(1) }

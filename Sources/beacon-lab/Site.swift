@@ -15,22 +15,18 @@ enum Site {
         }
     }
 
-    static func makeLab() -> Lab {
+    static var options: Lab.Options {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
         var options = Lab.Options(prefix: prefix, binDirectory: bin, workDirectory: workDirectory)
         options.logLevel = "info"
-        return Lab(options: options)
+        return options
     }
+
+    static func makeLab() -> Lab { Lab(options: options) }
 
     /// Builds everything; returns the two Services' addresses.
     static func build(_ lab: Lab, say: (String) -> Void) async throws -> (l2: String, bgp: String) {
-        // A run that was killed hard (SIGKILL, power loss) leaves its namespaces; they are this lab's by name.
-        let left = await Lab.leftovers(prefix: prefix)
-        if !left.isEmpty {
-            say("removing what an earlier run left: \(left.joined(separator: " "))")
-            await Lab.down(prefix: prefix, workDirectory: workDirectory)
-        }
-        try await lab.up()
+        if !lab.isUp { try await lab.up() }
         say("network, API server (kube-emulator at \(lab.apiIPv4):6443) and router (BIRD, AS 64512) are up")
         try await lab.startExample()
         say("controller, 3 speakers (speaker run) and 3 backends started")
