@@ -32,6 +32,12 @@ struct SplitBrainTests {
             let (first, second) = (ranked[0], ranked[1])
             #expect(try await LabFixture.eventually(20) { try await SpeakerLabTests.owner(lab, ip) == [first] })
 
+            // MetalLB's speaker metric on the owner, and none on the others.
+            let announced = try await Shell.inNamespace(lab.nodeNS(first), ["curl", "-s", "http://127.0.0.1:7473/metrics"]).output
+            #expect(announced.contains("metallb_speaker_announced{") && announced.contains("ip=\"\(ip)\"") && announced.contains("protocol=\"layer2\""),
+                    "\(announced.split(separator: "\n").filter { $0.contains("announced") })")
+            #expect(try await metric(lab, second, "metallb_speaker_announced{") == 0)
+
             // Partition the two top-ranked nodes' membership traffic.
             try await blockMembership(lab, between: first, and: second, true)
             let both = try await LabFixture.eventually(10) {
