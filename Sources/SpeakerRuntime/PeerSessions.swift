@@ -161,8 +161,6 @@ final class PeerSessions: Sendable {
         }
     }
 
-    var refusals: [String: String] { refused.withLock { $0 } }
-
     static func seconds(_ d: Duration) -> Double {
         let (s, a) = d.components
         return Double(s) + Double(a) / 1e18

@@ -100,12 +100,10 @@ struct Demo: AsyncParsableCommand {
             guard ContinuousClock.now - t6 < .seconds(10) else { throw LabError("no takeover within 10 s") }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let newOwner = try await lab.node(withMAC: capture.replies(for: l2, between: 0, and: .infinity).last?.mac ?? "") ?? 0
         print("  new owner's first gratuitous ARP at the client: \(String(format: "%.0f", (garp! - killedAt) * 1000)) ms after the kill")
         print("  first ping reply through \(l2): \(String(format: "%.0f", (ping! - killedAt) * 1000)) ms after the kill (keepalived's default takes about 3 s)")
         let after = try await lab.curl("http://\(l2)/", from: lab.clientNS)
         print("  curl http://\(l2)/ now: \(after.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-        _ = newOwner
 
         step(7, "speaker explain default/web, asked on a surviving node")
         let survivor = try lab.nodeIndices.first { $0 != owner }.unwrapOrThrow()

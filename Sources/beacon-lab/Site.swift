@@ -110,7 +110,7 @@ struct Fail: AsyncParsableCommand {
     func run() async throws {
         try Site.requireRoot()
         let lab = Site.makeLab()
-        guard let i = lab.nodeIndices.first(where: { lab.nodeName($0) == node }) else { throw ValidationError("no node \(node)") }
+        let i = try Site.nodeIndex(lab, node)
         if let pid = pidOf(lab.nodeName(i)) { kill(pid, SIGKILL) }
         try await Shell.run(["ip", "-n", lab.nodeNS(i), "link", "set", "eth0", "down"])
         print("\(node): speaker killed, link down")
@@ -124,7 +124,7 @@ struct Heal: AsyncParsableCommand {
     func run() async throws {
         try Site.requireRoot()
         let lab = Site.makeLab()
-        guard let i = lab.nodeIndices.first(where: { lab.nodeName($0) == node }) else { throw ValidationError("no node \(node)") }
+        let i = try Site.nodeIndex(lab, node)
         try await lab.healNode(i)
         // Keep the PID list complete for `down`: the new speaker joins the recorded ones.
         let path = Site.workDirectory + "/pids"
@@ -134,6 +134,16 @@ struct Heal: AsyncParsableCommand {
         lines.append("\(p.pid) \(lab.nodeName(i))")
         try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         print("\(node): link up, speaker restarted (pid \(p.pid))")
+    }
+}
+
+extension Site {
+    /// `node2` → 2, or a usage error naming the nodes there are.
+    static func nodeIndex(_ lab: Lab, _ node: String) throws -> Int {
+        guard let i = lab.nodeIndices.first(where: { lab.nodeName($0) == node }) else {
+            throw ValidationError("no node \(node) (have: \(lab.nodeIndices.map(lab.nodeName).joined(separator: ", ")))")
+        }
+        return i
     }
 }
 
