@@ -153,7 +153,9 @@ public struct ObjectStore: Sendable {
         guard let name = meta["name"]?.stringValue, !name.isEmpty else {
             throw invalid(type, "", [StatusCause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")])
         }
-        if let problem = type.kind == "Namespace" ? NameValidation.dns1123Label(name) : NameValidation.dns1123Subdomain(name) {
+        let problem = type.kind == "Namespace" ? NameValidation.dns1123Label(name)
+            : type.group == "rbac.authorization.k8s.io" ? NameValidation.pathSegment(name) : NameValidation.dns1123Subdomain(name)
+        if let problem {
             throw invalid(type, name, [StatusCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(name)\": \(problem)", field: "metadata.name")])
         }
         let ns = try scope(type, namespace: namespace, meta: meta)

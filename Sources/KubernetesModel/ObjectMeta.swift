@@ -54,6 +54,16 @@ public enum NameValidation {
         return nil
     }
 
+    /// Path segment (RBAC Roles, ClusterRoles and their bindings, whose names are often `group:component`): not
+    /// empty, not "." or "..", no '/' or '%'.
+    public static func pathSegment(_ s: String) -> String? {
+        if s.isEmpty { return "must not be empty" }
+        if s == "." || s == ".." { return "may not be '\(s)'" }
+        if s.contains("/") { return "may not contain '/'" }
+        if s.contains("%") { return "may not contain '%'" }
+        return nil
+    }
+
     /// DNS-1123 label (namespace names): at most 63 lowercase alphanumerics or '-', alphanumeric at both ends.
     public static func dns1123Label(_ s: String) -> String? {
         if s.utf8.count > 63 { return "must be no more than 63 characters" }

@@ -54,6 +54,11 @@ struct ObjectStoreTests {
                 == "404 NotFound: namespaces \"nope\" not found")
         #expect(status { _ = try s.create(type("ipaddresspools"), namespace: "default", json(#"{"apiVersion":"metallb.io/v1beta2","kind":"IPAddressPool","metadata":{"name":"p"}}"#)) }
                 == "400 BadRequest: the API version in the data (metallb.io/v1beta2) does not match the expected API version (metallb.io/v1beta1)")
+        // RBAC names are path segments, as the API server checks them: "group:component" is fine, '/' is not.
+        let role = try s.create(type("clusterroles"), namespace: nil, json(#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"beacon:controller"}}"#))
+        #expect(role["metadata"]?["name"] == "beacon:controller")
+        #expect(status { _ = try s.create(type("clusterroles"), namespace: nil, json(#"{"metadata":{"name":"a/b"}}"#)) }.contains("may not contain '/'"))
+        #expect(status { _ = try s.create(type("deployments"), namespace: "default", json(#"{"metadata":{"name":"a:b"}}"#)) }.contains("RFC 1123 subdomain"))
         let generated = try s.create(type("events"), namespace: "default", json(#"{"metadata":{"generateName":"web."}}"#))
         #expect(generated["metadata"]?["name"]?.stringValue?.hasPrefix("web.") == true)
     }
