@@ -24,6 +24,9 @@ public final class ControllerRuntime: Sendable {
         public var instance = ProcessInfo.processInfo.hostName
         /// Writes in flight at once.
         public var writeConcurrency = 64
+        /// The speakers' membership key Secret (key `secretkey`), created with a random key when missing, as
+        /// MetalLB's controller does; nil leaves it to the operator.
+        public var membershipSecretName: String? = "memberlist"
 
         public init() {}
     }
@@ -82,12 +85,32 @@ public final class ControllerRuntime: Sendable {
                     }
                 }
             }
+            if let secretName = options.membershipSecretName, !secretName.isEmpty {
+                group.addTask { try await self.ensureMembershipSecret(secretName) }
+            }
             group.addTask {
                 try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces, crs: crs)
             }
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Creates the membership Secret when missing, retrying every 5 s until the API answers; then idles until
+    /// cancelled (the run's task group ends when any child returns).
+    private func ensureMembershipSecret(_ name: String) async throws {
+        while true {
+            do {
+                if try await client.ensureRandomSecret(namespace: options.namespace, name: name, key: "secretkey") {
+                    logger.info("created the speakers' membership Secret", metadata: ["secret": "\(options.namespace)/\(name)"])
+                }
+                break
+            } catch {
+                logger.warning("cannot create the membership Secret; retrying in 5 s", metadata: ["secret": "\(options.namespace)/\(name)", "error": "\(error)"])
+                try await Task.sleep(for: .seconds(5))
+            }
+        }
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
 
     private func loop(trigger: AsyncStream<Void>, retry: AsyncStream<Void>.Continuation, services: Informer<Service>,

@@ -37,4 +37,24 @@ extension KubernetesClient {
                         .merge(["status": ["result": .string(result), "errorSummary": .string(error), "conditions": [condition]]]),
                         subresource: "status")
     }
+
+    /// Creates Secret `name` with `key` set to 128 random bytes unless it exists (MetalLB's controller does this for
+    /// the speakers' `memberlist` Secret). Returns true when it created the Secret; an existing one is left as it is.
+    @discardableResult
+    public func ensureRandomSecret(namespace: String, name: String, key: String) async throws(KubernetesClientError) -> Bool {
+        do {
+            _ = try await get(.secrets, namespace: namespace, name: name)
+            return false
+        } catch where error.isNotFound {}
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<128).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let secret = Secret(metadata: ObjectMeta(name: name, namespace: namespace, labels: ["app.kubernetes.io/part-of": "beacon"]),
+                            type: "Opaque", data: [key: Data(bytes).base64EncodedString()])
+        do {
+            try await createOnly(.secrets, namespace: namespace, secret)
+            return true
+        } catch where error.isAlreadyExists {
+            return false  // Another replica made it first.
+        }
+    }
 }

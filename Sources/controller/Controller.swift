@@ -32,6 +32,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Run as one of several replicas: only the holder of the Lease assigns addresses.") var leaderElect = false
     @Option(help: "Name of the leader-election Lease (in --namespace).") var leaseName = "beacon-controller"
     @Option(help: "Seconds a leader's Lease lasts without renewal before a standby takes over.") var leaseDuration = 15
+    @Option(name: .customLong("ml-secret-name"), help: "The speakers' membership Secret, created with a random key when missing (\"\" disables).")
+    var membershipSecretName = "memberlist"
     @Option(help: "Client-side rate limit, requests per second.") var qps = 200.0
     @Option(help: "Client-side burst.") var burst = 400
 
@@ -56,6 +58,7 @@ struct Run: AsyncParsableCommand {
         options.namespace = namespace
         options.loadBalancerClass = lbClass
         options.configFiles = configFiles
+        options.membershipSecretName = membershipSecretName.isEmpty ? nil : membershipSecretName
         if let pod = ProcessInfo.processInfo.environment["POD_NAME"] { options.instance = pod }
         let runtime = ControllerRuntime(client: client, options: options, logger: logger, metrics: ControllerMetrics(factory: factory))
         logger.info("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)"])

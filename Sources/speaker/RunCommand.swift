@@ -26,7 +26,7 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Kubeconfig file (default: $KUBECONFIG, else in-cluster, else ~/.kube/config).") var kubeconfig: String?
-    @Option(name: .customLong("node-name"), help: "This node's name (default: $NODE_NAME).") var nodeName: String?
+    @Option(name: .customLong("node-name"), help: "This node's name (default: $NODE_NAME, else $METALLB_NODE_NAME).") var nodeName: String?
     @Option(help: "Namespace of the metallb.io configuration objects, Secrets and status objects.") var namespace = "metallb-system"
     @Option(name: .customLong("lb-class"), help: "Announce only Services with this loadBalancerClass (default: those without one).")
     var lbClass: String?
@@ -59,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let admin = AdminServer.parseAddress(adminAddr) else { throw ValidationError("--admin-addr must be HOST:PORT or :PORT") }
-        guard let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"], !node.isEmpty else {
+        guard let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.environment["METALLB_NODE_NAME"], !node.isEmpty else {
             throw ValidationError("give --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)")
         }
         guard membershipInterval > 0, membershipTimeout >= 2 * membershipInterval else {

@@ -176,6 +176,9 @@ struct ControllerE2ETests {
         #expect(events.contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil })
         let s1 = try await client.get(.services, namespace: "default", name: "s1")
         #expect(s1.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "a")
+        // The speakers' membership key, made as MetalLB's controller makes it: 128 random bytes.
+        let key = try #require(try await client.get(.secrets, namespace: "metallb-system", name: "memberlist").data?["secretkey"])
+        #expect(Data(base64Encoded: key)?.count == 128)
         // Admin port: health, readiness and MetalLB's metrics.
         #expect(try await httpGet(controller.adminPort, "/healthz").0 == 200)
         #expect(try await httpGet(controller.adminPort, "/readyz").0 == 200)
@@ -216,6 +219,11 @@ struct ControllerE2ETests {
         })
         controller.stop()
         #expect(controller.process.terminationStatus == 0, "\(controller.text)")
+        // A restarted controller keeps the existing key (speakers would otherwise stop trusting each other).
+        let again = try site.controller()
+        #expect(try await eventually { (try? await httpGet(again.adminPort, "/readyz").0) == 200 })
+        #expect(try await client.get(.secrets, namespace: "metallb-system", name: "memberlist").data?["secretkey"] == key)
+        again.stop()
     }
 
     /// 1,000 Services allocated; kill -9; restart with nothing changed: no address moves and nothing is written.
