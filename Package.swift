@@ -189,6 +189,7 @@ let package = Package(
         ),
         .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DeployTests", dependencies: ["LoadBalancerConfig", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "speaker", "controller", "kube-emulator", "beacon-lab",
                                                                 .product(name: "Crypto", package: "swift-crypto")]),
     ],

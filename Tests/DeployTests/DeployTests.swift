@@ -1,0 +1,37 @@
+import Foundation
+import LoadBalancerConfig
+import Testing
+
+/// deploy/ against the emulator with real kubectl, and its example configuration against Beacon's own loader.
+/// (The offline schema checks are `make check-deploy`, which `make test` runs first.)
+@Suite("deploy/ manifests")
+struct DeployTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("kustomize base, HA overlay, Helm chart and examples apply to kube-emulator")
+    func applyToEmulator() throws {
+        let script = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("apply-deploy.sh"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path, Self.root.appendingPathComponent(".build/debug/kube-emulator").path, Self.root.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let failures = text.split(separator: "\n").filter { !$0.hasPrefix("ok: ") }
+        #expect(process.terminationStatus == 0, "\(failures.joined(separator: "\n"))")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("ok: ") }.count == 17)
+    }
+
+    @Test("the example configuration is valid for Beacon", arguments: ["layer2.yaml", "bgp.yaml"])
+    func examplesLoad(file: String) throws {
+        let url = Self.root.appendingPathComponent("deploy/examples/\(file)")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let loaded = try ConfigurationLoader().load([ConfigSource(name: file, text: text)])
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings.map(\.summary))")
+        #expect(loaded.configuration.pools.count == 1)
+    }
+}

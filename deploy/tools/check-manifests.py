@@ -1,0 +1,198 @@
+"""Checks deploy/ offline: renders the kustomize base and overlay and the Helm chart, validates every object
+against the Kubernetes 1.32 schemas (kubernetes-validate, strict), checks the policies Beacon promises (least
+privilege, pod security), checks the CRDs are gen-crds.py's output, and runs the CRD schemas against MetalLB's
+documented examples (all must pass) and malformed objects (all must fail, naming the culprit).
+
+Usage: python3 deploy/tools/check-manifests.py [--out DIR]      (run by `make check-deploy`, part of `make test`)
+Needs kubectl, and helm + kubernetes-validate + jsonschema (the venv `make pytools` makes).
+"""
+import argparse, copy, glob, os, subprocess, sys, tempfile
+import jsonschema, yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEPLOY = os.path.join(ROOT, "deploy")
+BIN = os.path.dirname(sys.executable)
+KUBE_VERSION = "1.32.0"
+failures = []
+
+def fail(msg):
+    failures.append(msg)
+    print("FAIL " + msg)
+
+def run(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        fail(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr.strip()[:2000]}")
+    return r.stdout
+
+def docs(text):
+    return [d for d in yaml.safe_load_all(text) if d]
+
+def render(out):
+    """name -> rendered YAML text."""
+    helm = [os.path.join(BIN, "helm"), "template", "beacon", os.path.join(DEPLOY, "helm", "beacon"), "-n", "metallb-system"]
+    rendered = {
+        "kustomize-base": run(["kubectl", "kustomize", DEPLOY]),
+        "kustomize-ha": run(["kubectl", "kustomize", os.path.join(DEPLOY, "ha")]),
+        "helm-default": run(helm + ["--include-crds"]),
+        "helm-options": run(helm + ["--set", "controller.replicas=2", "--set", "speaker.memberlist.enabled=false",
+                                    "--set", "speaker.excludeInterfaces={^cali.*,^tun}", "--set", "speaker.ignoreExcludeLB=true",
+                                    "--set", "loadBalancerClass=beacon.io/lb", "--set", "image.repository=registry.example/beacon",
+                                    "--set", "image.tag=0.1.1", "--set", "logLevel=debug"]),
+    }
+    for name, text in rendered.items():
+        with open(os.path.join(out, name + ".yaml"), "w") as f:
+            f.write(text)
+    return rendered
+
+def validate(out, rendered):
+    for name in rendered:
+        path = os.path.join(out, name + ".yaml")
+        r = subprocess.run([os.path.join(BIN, "kubernetes-validate"), "--strict", "--quiet", "-k", KUBE_VERSION, path],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"kubernetes-validate {name}: {(r.stdout + r.stderr).strip()[:3000]}")
+        else:
+            print(f"ok   kubernetes-validate {KUBE_VERSION} --strict {name}: {len(docs(rendered[name]))} objects")
+    run([os.path.join(BIN, "helm"), "lint", "--strict", os.path.join(DEPLOY, "helm", "beacon")])
+
+def containers(objs, kind):
+    return [(o, c) for o in objs if o["kind"] == kind for c in o["spec"]["template"]["spec"]["containers"]]
+
+def policies(name, objs):
+    kinds = [o["kind"] for o in objs]
+    crds = [o for o in objs if o["kind"] == "CustomResourceDefinition"]
+    if name != "helm-options":
+        if len(crds) != 9: fail(f"{name}: {len(crds)} CRDs, want MetalLB's 9")
+        for c in crds:
+            for v in c["spec"]["versions"]:
+                if v.get("subresources", {}).get("status") != {}: fail(f"{name}: {c['metadata']['name']} {v['name']} has no status subresource")
+                if "openAPIV3Schema" not in v.get("schema", {}): fail(f"{name}: {c['metadata']['name']} {v['name']} has no schema")
+            if sum(1 for v in c["spec"]["versions"] if v["storage"]) != 1: fail(f"{name}: {c['metadata']['name']} needs one storage version")
+    for ns in (o for o in objs if o["kind"] == "Namespace"):
+        if ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") != "privileged":
+            fail(f"{name}: namespace {ns['metadata']['name']} lacks pod-security.kubernetes.io/enforce=privileged")
+    for o in objs:
+        if o["kind"] in ("Role", "ClusterRole"):
+            for rule in o.get("rules", []):
+                if "*" in rule.get("verbs", []) and rule.get("apiGroups") != ["metallb.io"]:
+                    fail(f"{name}: {o['kind']} {o['metadata']['name']} has a wildcard verb outside metallb.io: {rule}")
+                if "*" in rule.get("resources", []) or "*" in rule.get("apiGroups", []):
+                    fail(f"{name}: {o['kind']} {o['metadata']['name']} has a wildcard resource or group: {rule}")
+    ctrl = containers(objs, "Deployment")
+    spk = containers(objs, "DaemonSet")
+    if len(ctrl) != 1 or len(spk) != 1:
+        fail(f"{name}: want one controller and one speaker container, got {len(ctrl)} and {len(spk)}")
+        return
+    (dep, c), (ds, s) = ctrl[0], spk[0]
+    pod = dep["spec"]["template"]["spec"]
+    sc = c.get("securityContext", {})
+    if not pod.get("securityContext", {}).get("runAsNonRoot"): fail(f"{name}: controller pod is not runAsNonRoot")
+    if not sc.get("readOnlyRootFilesystem"): fail(f"{name}: controller root filesystem is writable")
+    if sc.get("allowPrivilegeEscalation") is not False: fail(f"{name}: controller allows privilege escalation")
+    if sc.get("capabilities", {}).get("drop") != ["ALL"] or sc.get("capabilities", {}).get("add"): fail(f"{name}: controller keeps capabilities")
+    for probe in ("livenessProbe", "readinessProbe"):
+        for who, cc in (("controller", c), ("speaker", s)):
+            if probe not in cc: fail(f"{name}: {who} has no {probe}")
+    for who, cc in (("controller", c), ("speaker", s)):
+        if "memory" not in cc.get("resources", {}).get("limits", {}) or "cpu" not in cc.get("resources", {}).get("requests", {}):
+            fail(f"{name}: {who} lacks resource requests/limits")
+    replicas = dep["spec"].get("replicas", 1)
+    if (replicas > 1) != ("--leader-elect" in c.get("args", [])):
+        fail(f"{name}: controller has {replicas} replicas but --leader-elect is {'absent' if replicas > 1 else 'present'}")
+    spod = ds["spec"]["template"]["spec"]
+    ssc = s.get("securityContext", {})
+    if not spod.get("hostNetwork"): fail(f"{name}: speaker is not hostNetwork")
+    if ssc.get("capabilities", {}).get("drop") != ["ALL"] or sorted(ssc.get("capabilities", {}).get("add", [])) != ["NET_ADMIN", "NET_RAW"]:
+        fail(f"{name}: speaker capabilities are {ssc.get('capabilities')}, want drop ALL, add only NET_RAW and NET_ADMIN")
+    if not ssc.get("readOnlyRootFilesystem") or ssc.get("allowPrivilegeEscalation") is not False or ssc.get("privileged"):
+        fail(f"{name}: speaker container is not locked down: {ssc}")
+    tolerated = {t.get("key") for t in spod.get("tolerations", [])}
+    if "node-role.kubernetes.io/control-plane" not in tolerated: fail(f"{name}: speaker does not tolerate control-plane nodes")
+    env = {e["name"]: e for e in s.get("env", [])}
+    if env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "spec.nodeName":
+        fail(f"{name}: speaker NODE_NAME does not come from spec.nodeName")
+    membership = "--ml-disabled" not in s.get("args", [])
+    if membership:
+        mounts = {m["mountPath"]: m["name"] for m in s.get("volumeMounts", [])}
+        vols = {v["name"]: v for v in spod.get("volumes", [])}
+        path = env.get("METALLB_ML_SECRET_KEY_PATH", {}).get("value")
+        if path not in mounts or "secret" not in vols.get(mounts[path], {}):
+            fail(f"{name}: speaker does not mount the memberlist Secret at METALLB_ML_SECRET_KEY_PATH")
+    services = [o for o in objs if o["kind"] == "Service"]
+    if len(services) != 2: fail(f"{name}: want 2 metrics Services, got {len(services)}")
+    print(f"ok   policies {name}: {len(objs)} objects ({', '.join(sorted(set(kinds)))})")
+
+def closed(schema):
+    """Kubernetes strict field validation: an object schema with properties refuses unknown fields."""
+    s = copy.deepcopy(schema)
+    def walk(n):
+        if isinstance(n, dict):
+            if n.get("type") == "object" and "properties" in n and "additionalProperties" not in n \
+               and not n.get("x-kubernetes-preserve-unknown-fields"):
+                n["additionalProperties"] = False
+            for v in n.values(): walk(v)
+        elif isinstance(n, list):
+            for v in n: walk(v)
+    walk(s)
+    return s
+
+def crd_schemas():
+    out = {}
+    for path in glob.glob(os.path.join(DEPLOY, "base", "crds", "*.yaml")):
+        crd = docs(open(path).read())[0]
+        for v in crd["spec"]["versions"]:
+            out[(f"{crd['spec']['group']}/{v['name']}", crd["spec"]["names"]["kind"])] = closed(v["schema"]["openAPIV3Schema"])
+    return out
+
+def schema_cases():
+    schemas = crd_schemas()
+    def errors(o):
+        schema = schemas.get((o["apiVersion"], o["kind"]))
+        if schema is None: return [f"no CRD serves {o['apiVersion']} {o['kind']}"]
+        v = jsonschema.Draft7Validator(schema)
+        return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in v.iter_errors(o)]
+    fixtures = os.path.join(ROOT, "Tests", "DeployTests", "Fixtures")
+    accepted = 0
+    for path in [os.path.join(fixtures, "crd-accept.yaml")] + sorted(glob.glob(os.path.join(DEPLOY, "examples", "*.yaml"))):
+        for o in docs(open(path).read()):
+            errs = errors(o)
+            if errs: fail(f"{os.path.relpath(path, ROOT)}: {o['kind']} {o['metadata']['name']} refused: {errs}")
+            else: accepted += 1
+    rejected = 0
+    for o in docs(open(os.path.join(fixtures, "crd-reject.yaml")).read()):
+        expect = o["metadata"].pop("annotations")["expect"]
+        errs = errors(o)
+        if not errs: fail(f"crd-reject.yaml: {o['kind']} {o['metadata']['name']} was accepted")
+        elif not any(expect in e for e in errs): fail(f"crd-reject.yaml: {o['kind']} {o['metadata']['name']}: no error names {expect!r}: {errs}")
+        else: rejected += 1
+    print(f"ok   CRD schemas: {accepted} MetalLB examples accepted, {rejected} malformed objects refused naming the culprit")
+
+def generated_in_sync():
+    with tempfile.TemporaryDirectory() as tmp:
+        run([sys.executable, os.path.join(DEPLOY, "tools", "gen-crds.py"), tmp])
+        for path in glob.glob(os.path.join(tmp, "*.yaml")):
+            committed = os.path.join(DEPLOY, "base", "crds", os.path.basename(path))
+            if not os.path.exists(committed) or open(committed).read() != open(path).read():
+                fail(f"{os.path.relpath(committed, ROOT)} differs from gen-crds.py's output; run: python3 deploy/tools/gen-crds.py deploy/base/crds")
+    print("ok   deploy/base/crds is gen-crds.py's output")
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", default=os.path.join(ROOT, ".build", "deploy-check"))
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    generated_in_sync()
+    rendered = render(a.out)
+    validate(a.out, rendered)
+    for name, text in rendered.items():
+        policies(name, docs(text))
+    schema_cases()
+    if failures:
+        print(f"{len(failures)} deploy check(s) failed")
+        return 1
+    print(f"deploy checks passed; rendered manifests in {os.path.relpath(a.out, ROOT)}")
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())
