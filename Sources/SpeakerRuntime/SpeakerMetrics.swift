@@ -7,7 +7,7 @@ import Synchronization
 /// `metallb_k8s_client_update_errors_total`, `metallb_k8s_client_config_loaded_bool`,
 /// `metallb_k8s_client_config_stale_bool`. Beacon's own: `beacon_failover_seconds` (a histogram: from the membership
 /// loss of an owner to the first gratuitous frame this node sent for the addresses it took over) and
-/// `beacon_membership_alive_members`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
+/// `beacon_membership_alive_members`, `beacon_process_heap_bytes{state=in_use|free}`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
 public struct SpeakerMetrics: Sendable {
     public static let failoverSeconds = "beacon_failover_seconds"
 
@@ -19,6 +19,9 @@ public struct SpeakerMetrics: Sendable {
     var configStale: Gauge { client.configStale }
     let failover: Timer
     let aliveMembers: Gauge
+    /// malloc's view of the heap: what the speaker holds, and what malloc keeps free (both count in RSS).
+    let heapInUse: Gauge
+    let heapFree: Gauge
     private let announced = AnnouncedGauges()
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -26,6 +29,8 @@ public struct SpeakerMetrics: Sendable {
         client = ClientMetrics(factory: factory)
         failover = Timer(label: Self.failoverSeconds, factory: factory)
         aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
+        heapInUse = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "in_use")], factory: factory)
+        heapFree = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "free")], factory: factory)
     }
 
     /// One announced (service, protocol, ip) on `node`.

@@ -184,8 +184,9 @@ public final class SpeakerRuntime: Sendable {
             group.addTask {
                 // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back when idle.
                 while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(30))
+                    try await Task.sleep(for: .seconds(10))
                     _ = beacon_malloc_trim()
+                    self.recordHeap()
                 }
                 return false
             }
@@ -253,6 +254,13 @@ public final class SpeakerRuntime: Sendable {
         // Give the sessions a moment to write their NOTIFICATIONs before the group is cancelled.
         try? await Task.sleep(for: .milliseconds(100))
         logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
+    }
+
+    private func recordHeap() {
+        var inUse = 0, free = 0, mapped = 0
+        beacon_malloc_stats(&inUse, &free, &mapped)
+        metrics.heapInUse.record(inUse)
+        metrics.heapFree.record(free)
     }
 
     private func makeMembership() async -> MembershipNode? {

@@ -75,7 +75,12 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         let cpu1 = cpuSeconds(speaker.pid)
         let wall = seconds(ContinuousClock.now - t0)
         let rssMB = rss(speaker.pid)
-        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100))}"#)
+        let metrics = try await Shell.inNamespace(lab.nodeNS(1), ["curl", "-s", "http://127.0.0.1:7473/metrics"], check: false).output
+        func heap(_ state: String) -> String {
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("beacon_process_heap_bytes{state=\"\(state)\"}") }
+            return String(format: "%.1f", (line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) / 1_048_576)
+        }
+        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"heap_in_use_mb":\#(heap("in_use")),"heap_free_mb":\#(heap("free")),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100))}"#)
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
