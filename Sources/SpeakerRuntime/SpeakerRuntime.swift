@@ -84,8 +84,9 @@ public final class SpeakerRuntime: Sendable {
         var lastLoss: ContinuousClock.Instant?
         var conflicts: [String] = []
         var ready = false
-        /// The last pass's plan per Service; turned into explanations only when /debug/state is asked for.
-        var plans: [ServiceRef: ServicePlan] = [:]
+        /// What the last pass planned from, to re-plan when /debug/state is asked for: keeping every Service's plan
+        /// (candidates, hashes, reasons) between passes cost about 1 KB per Service for a rarely read answer.
+        var explainInputs: ExplainInputs?
     }
 
     public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
@@ -130,11 +131,36 @@ public final class SpeakerRuntime: Sendable {
     /// True once the first pass has been made (for /readyz).
     public var isReady: Bool { state.withLock { $0.ready } }
 
-    /// What `/debug/state` serves.
-    public func debugState() -> DebugState {
-        let (base, node, addresses, recent, plans) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges, s.plans) }
+    /// The inputs of a pass, by reference: the informers' caches, the configuration in force and the live members.
+    struct ExplainInputs: @unchecked Sendable {
+        // Safety: the informers are thread-safe classes; the rest are values.
+        let services: Informer<Service>
+        let slices: Informer<EndpointSlice>
+        let nodes: [Node]
+        let configuration: Configuration
+        let live: Set<String>?
+    }
+
+    /// What `/debug/state` serves; `service` ("namespace/name") limits the explanations to that Service. They are
+    /// planned now from the current caches, with the configuration and members of the last pass.
+    public func debugState(service: String? = nil) -> DebugState {
+        let (base, node, addresses, recent, inputs) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges, s.explainInputs) }
         var d = base
-        d.services = plans.values.sorted { $0.service < $1.service }.map(ServiceExplanation.init)
+        if let inputs {
+            var services = inputs.services.snapshot().filter(handles)
+            let slices: [EndpointSlice]
+            if let service {
+                services = services.filter { "\($0.metadata.namespace ?? "")/\($0.metadata.name ?? "")" == service }
+                slices = inputs.slices.snapshot().filter { "\($0.metadata.namespace ?? "")/\($0.serviceName ?? "")" == service }
+            } else {
+                slices = inputs.slices.snapshot()
+            }
+            var snapshot = ClusterSnapshot(configuration: inputs.configuration, services: services, endpointSlices: slices,
+                                           nodes: inputs.nodes, liveMembers: inputs.live)
+            snapshot.ignoreExcludeLabel = options.ignoreExcludeLabel
+            d.services = AnnouncementPolicy.plan(snapshot, node: options.nodeName).services.values
+                .sorted { $0.service < $1.service }.map(ServiceExplanation.init)
+        }
         d.uptimeSeconds = PeerSessions.seconds(ContinuousClock.now - started)
         d.peers = sessions.report()
         if let node {
@@ -461,7 +487,7 @@ public final class SpeakerRuntime: Sendable {
                 DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
             }
             state.withLock { s in
-                s.plans = plan.services
+                s.explainInputs = ExplainInputs(services: services, slices: slices, nodes: nodeList, configuration: configuration, live: live)
                 s.debug.layer2 = layer2Entries
                 s.debug.interfaces = interfaceReport
                 s.debug.passes += 1

@@ -79,11 +79,12 @@ final class StatusReporter: Sendable {
     }
 
     func run() async throws {
-        // Only the name and status are compared; the rest of each object need not be kept.
+        // Only the name and the status are compared, and the status only by its hash: the rest of each object need
+        // not be kept (a cached status object cost about 1 KB per Service).
         let keep: @Sendable (JSONValue) -> JSONValue = { o in
             ["metadata": ["name": o["metadata"]?["name"] ?? .null, "namespace": o["metadata"]?["namespace"] ?? .null,
                           "resourceVersion": o["metadata"]?["resourceVersion"] ?? .null],
-             "status": o["status"] ?? .null]
+             "status": Self.digest(o["status"] ?? .null)]
         }
         let l2 = Informer(client: client, resource: .serviceL2Statuses, namespace: namespace, options: selector, logger: logger, transform: keep)
         let bgp = Informer(client: client, resource: .serviceBGPStatuses, namespace: namespace, options: selector, logger: logger, transform: keep)
@@ -159,7 +160,7 @@ final class StatusReporter: Sendable {
             body["serviceName"] = .string(s.name)
             body["serviceNamespace"] = .string(s.namespace)
             let statusValue = JSONValue.object(body)
-            if let current = existing[name], current["status"] == statusValue { continue }
+            if let current = existing[name], current["status"] == Self.digest(statusValue) { continue }
             writes.append(.upsert(name: name, exists: existing[name] != nil, service: s, status: statusValue))
         }
         for name in existing.keys.sorted() where !wanted.contains(name) { writes.append(.delete(name: name)) }
@@ -181,6 +182,9 @@ final class StatusReporter: Sendable {
     }
 
     static let concurrency = 32
+
+    /// A status as the cache keeps it: its hash (stable within the process, which is all the comparison needs).
+    static func digest(_ status: JSONValue) -> JSONValue { .int(Int64(status.hashValue)) }
 
     private func perform(_ w: Write, resource: Resource<JSONValue>, kind: String) async -> Bool {
         switch w {

@@ -11,10 +11,13 @@ struct DebugEndpoint: ParsableArguments {
     @Option(name: .shortAndLong, help: "Output format: text or json.") var output: OutputFormat = .text
 
     /// Fetches and decodes the state; exit 2 with a clear message when the speaker cannot be reached.
-    func fetch() async throws -> (DebugState, [UInt8]) {
+    func fetch(service: String? = nil) async throws -> (DebugState, [UInt8]) {
         var host = adminAddr
         if host.hasPrefix(":") { host = "127.0.0.1" + host }
-        let url = "http://\(host)/debug/state"
+        var url = "http://\(host)/debug/state"
+        if let service, let q = service.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) {
+            url += "?service=" + q
+        }
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let body: [UInt8]
         do {
@@ -108,7 +111,7 @@ struct ExplainCommand: AsyncParsableCommand {
     @Argument(help: "NAMESPACE/NAME") var service: String
 
     func run() async throws {
-        let (s, _) = try await endpoint.fetch()
+        let (s, _) = try await endpoint.fetch(service: service)
         guard let e = s.services.first(where: { $0.service == service }) else {
             FileHandle.standardError.write(Data("speaker: \(service) is not a LoadBalancer Service with an assigned address that this speaker handles (check its status.loadBalancer.ingress, and --lb-class)\n".utf8))
             throw ExitCode(1)

@@ -112,8 +112,8 @@ struct RunCommand: AsyncParsableCommand {
             let server = try await AdminServer(
                 host: admin.host, port: admin.port, registry: registry,
                 ready: { runtime.isReady ? nil : "caches not synced or first pass not done" },
-                routes: ["/debug/state": { _ in
-                    guard let data = try? encoder.encode(runtime.debugState()) else { return .text("cannot encode state\n", status: 500) }
+                routes: ["/debug/state": { request in
+                    guard let data = try? encoder.encode(runtime.debugState(service: request.query["service"])) else { return .text("cannot encode state\n", status: 500) }
                     return .json(Array(data))
                 }])
             logger.info("admin server listening", metadata: ["address": "\(admin.host):\(server.port)"])

@@ -1,5 +1,6 @@
 import BeaconLab
 import Foundation
+import SpeakerRuntime
 import Testing
 
 /// Issue 8's acceptance in namespaces: three nodes running the real `speaker run`, a router running BIRD, clients,
@@ -52,6 +53,14 @@ struct SpeakerLabTests {
             let other = try #require(lab.nodeIndices.first { lab.nodeName($0) != expected })
             let explain = try await lab.speakerCLI(other, ["explain", "default/web"]).output
             #expect(explain.contains("owner \(expected)") && explain.contains("not the owner: \(expected) ranks first"), "\(explain)")
+            // /debug/state plans on demand: every Service without a filter, only the named one with ?service=.
+            func explained(_ query: String) async throws -> [String] {
+                let body = try await Shell.inNamespace(lab.nodeNS(other), ["curl", "-s", "http://127.0.0.1:7473/debug/state" + query]).output
+                return try JSONDecoder().decode(DebugState.self, from: Data(body.utf8)).services.map(\.service)
+            }
+            #expect(try await explained("") == ["default/web"])
+            #expect(try await explained("?service=default%2Fweb") == ["default/web"])
+            #expect(try await explained("?service=default/nope") == [])
             let ownerIndex = try #require(lab.nodeIndices.first { lab.nodeName($0) == expected })
             let status2 = try await lab.speakerCLI(ownerIndex, ["status"]).output
             #expect(status2.contains("\(ip)  default/web  on eth0"), "\(status2)")
