@@ -64,8 +64,15 @@ public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
 /// included); `410 Gone` relists and delivers only the differences from the cache; transport errors back off
 /// exponentially with jitter (0.25 s doubling to 30 s, reset after a healthy watch).
 public final class Informer<Object: APIObject>: Sendable {
+    /// A cached object on the heap: the table then holds a reference, not the whole struct (a Service is hundreds
+    /// of bytes inline, and a hash table keeps up to twice as many slots as entries).
+    final class Entry: Sendable {
+        let object: Object
+        init(_ object: Object) { self.object = object }
+    }
+
     struct State {
-        var cache: [ObjectKey: Object] = [:]
+        var cache: [ObjectKey: Entry] = [:]
         var resourceVersion: String?
         var synced = false
         var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
@@ -105,10 +112,10 @@ public final class Informer<Object: APIObject>: Sendable {
 
     /// Every cached object, in namespace/name order.
     public func snapshot() -> [Object] {
-        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0] } }
+        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0]?.object } }
     }
 
-    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key] } }
+    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key]?.object } }
 
     public var count: Int { state.withLock { $0.cache.count } }
 
@@ -198,18 +205,20 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Lists everything and replaces the cache, delivering only the differences.
     func relist() async throws {
         let list = try await client.list(resource, namespace: namespace, options: options)
-        var fresh: [ObjectKey: Object] = [:]
-        for item in list.items { fresh[item.objectKey] = transform?(item) ?? item }
+        var fresh: [ObjectKey: Entry] = [:]
+        fresh.reserveCapacity(list.items.count)
+        for item in list.items { fresh[item.objectKey] = Entry(transform?(item) ?? item) }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
-            for (key, new) in fresh {
-                if let old = s.cache[key] {
+            for (key, entry) in fresh {
+                let new = entry.object
+                if let old = s.cache[key]?.object {
                     if old.objectResourceVersion != new.objectResourceVersion || old != new { events.append(.updated(old: old, new: new)) }
                 } else {
                     events.append(.added(new))
                 }
             }
-            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old)) }
+            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old.object)) }
             let firstSync = !s.synced
             s.cache = fresh
             s.resourceVersion = list.metadata.resourceVersion
@@ -235,16 +244,16 @@ public final class Informer<Object: APIObject>: Sendable {
                 if !rv.isEmpty { s.resourceVersion = rv }
             case .added(let o), .modified(let o):
                 let key = o.objectKey
-                if let old = s.cache[key] {
+                if let old = s.cache[key]?.object {
                     // A replayed event (same resourceVersion) is not a change.
                     if old.objectResourceVersion != o.objectResourceVersion { events.append(.updated(old: old, new: o)) }
                 } else {
                     events.append(.added(o))
                 }
-                s.cache[key] = o
+                s.cache[key] = Entry(o)
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             case .deleted(let o):
-                if let old = s.cache.removeValue(forKey: o.objectKey) { events.append(.deleted(old)) }
+                if let old = s.cache.removeValue(forKey: o.objectKey)?.object { events.append(.deleted(old)) }
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             }
             deliver(events, &s)
