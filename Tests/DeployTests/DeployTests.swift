@@ -10,7 +10,8 @@ struct DeployTests {
 
     @Test("kustomize base, HA overlay, Helm chart and examples apply to kube-emulator")
     func applyToEmulator() throws {
-        let script = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("apply-deploy.sh"))
+        // Run from the source tree: the script sources Tests/Support/emulator-checks.sh.
+        let script = Self.root.appendingPathComponent("Tests/DeployTests/Fixtures/apply-deploy.sh")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script.path, Self.root.appendingPathComponent(".build/debug/kube-emulator").path, Self.root.path]

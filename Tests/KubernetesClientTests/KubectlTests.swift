@@ -4,16 +4,15 @@ import Testing
 @Suite("kubectl against kube-emulator")
 struct KubectlTests {
     /// The kube-emulator executable SwiftPM built next to the test bundle.
-    static var emulator: URL {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/kube-emulator")
-    }
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var emulator: URL { root.appendingPathComponent(".build/debug/kube-emulator") }
 
     /// Real kubectl 1.32 runs create/apply/get (table, wide, json, yaml, watch)/describe/label/annotate/patch
     /// (strategic, merge, json, status)/delete on built-in kinds and metallb.io CRs; the script checks each output.
     @Test("every kubectl verb Beacon's users need works against the emulator")
     func kubectlVerbs() throws {
-        let script = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)?.appendingPathComponent("kubectl-verbs.sh"))
+        // Run from the source tree: the script sources Tests/Support/emulator-checks.sh.
+        let script = Self.root.appendingPathComponent("Tests/KubernetesClientTests/Fixtures/kubectl-verbs.sh")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script.path, Self.emulator.path]
