@@ -208,11 +208,15 @@ public final class SpeakerRuntime: Sendable {
             }
             group.addTask { try await self.reporter.run(); return false }
             group.addTask {
-                // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back when idle.
+                // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when
+                // more was freed since the last look: malloc_trim walks every free chunk and re-advises pages it has
+                // already returned, which with a large fragmented heap cost a second of CPU per call.
+                var lastFree = 0
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(10))
-                    _ = beacon_malloc_trim()
-                    self.recordHeap()
+                    let free = self.recordHeap()
+                    if free > lastFree + (4 << 20) { _ = beacon_malloc_trim() }
+                    lastFree = free
                 }
                 return false
             }
@@ -282,11 +286,13 @@ public final class SpeakerRuntime: Sendable {
         logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
     }
 
-    private func recordHeap() {
+    /// Records malloc's in-use and free bytes; returns the free bytes.
+    private func recordHeap() -> Int {
         var inUse = 0, free = 0, mapped = 0
         beacon_malloc_stats(&inUse, &free, &mapped)
         metrics.heapInUse.record(inUse)
         metrics.heapFree.record(free)
+        return free
     }
 
     private func makeMembership() async -> MembershipNode? {
