@@ -45,9 +45,11 @@ build: deps
 
 # Serial: the namespace suites wait on processes synchronously and would starve the async API tests of the
 # test runner's two cooperative threads (seen in CI as 60 s request timeouts).
+# Then the image's build steps: the Containerfile's `make release` and `make image-check`, for its two binaries.
 test: deps check-deploy
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+	$(MAKE) release image-check RELEASE_PRODUCTS="controller speaker"
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps
@@ -61,6 +63,7 @@ image-check:
 	  .build/release/$$p --help >/dev/null || exit 1; \
 	  echo "ok   $$p: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
 	done
+	@if [ -x .build/release/speaker ]; then .build/release/speaker validate deploy/examples/*.yaml >/dev/null && echo "ok   release speaker validates deploy/examples"; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
 demo: deps release

@@ -132,8 +132,7 @@ public final class SpeakerRuntime: Sendable {
     public var isReady: Bool { state.withLock { $0.ready } }
 
     /// The inputs of a pass, by reference: the informers' caches, the configuration in force and the live members.
-    struct ExplainInputs: @unchecked Sendable {
-        // Safety: the informers are thread-safe classes; the rest are values.
+    struct ExplainInputs: Sendable {
         let services: Informer<Service>
         let slices: Informer<EndpointSlice>
         let nodes: [Node]

@@ -40,7 +40,7 @@ def selectors(desc):
 def status_obj(desc="Observed state; Beacon leaves it empty."):
     return S(desc, type="object")
 
-def crd(kind, plural, versions, short=None, desc=""):
+def crd(kind, plural, versions, short=None):
     spec = {"group": "metallb.io", "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower()},
             "scope": "Namespaced", "versions": versions}
     if len(versions) > 1:
@@ -209,7 +209,7 @@ crds["bfdprofiles"] = crd("BFDProfile", "bfdprofiles", [version("v1beta1", {
     desc="BFDProfile holds BFD parameters for BGPPeers.")])
 
 # Status kinds
-svc_status = lambda extra, req: S("Where the Service is announced, written by the speaker.", type="object", properties={
+svc_status = lambda extra: S("Where the Service is announced, written by the speaker.", type="object", properties={
     "node": S("The announcing node.", type="string", **{"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "Value is immutable"}]}),
     "serviceName": S("The Service's name.", type="string", **{"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "Value is immutable"}]}),
     "serviceNamespace": S("The Service's namespace.", type="string", **{"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "Value is immutable"}]}),
@@ -217,12 +217,12 @@ svc_status = lambda extra, req: S("Where the Service is announced, written by th
 crds["servicel2statuses"] = crd("ServiceL2Status", "servicel2statuses", [version("v1beta1", {
     "spec": S("Empty.", type="object"),
     "status": svc_status({"interfaces": S("Interfaces the node answers on.", type="array",
-        items=S(None, type="object", required=["name"], properties={"name": string("Interface name.")}))}, []),
+        items=S(None, type="object", required=["name"], properties={"name": string("Interface name.")}))}),
 }, [("Allocated Node", "string", ".status.node", 0), ("Service Name", "string", ".status.serviceName", 0),
     ("Service Namespace", "string", ".status.serviceNamespace", 0)], desc="ServiceL2Status says which node answers ARP/NDP for a Service.")])
 crds["servicebgpstatuses"] = crd("ServiceBGPStatus", "servicebgpstatuses", [version("v1beta1", {
     "spec": S("Empty.", type="object"),
-    "status": svc_status({"peers": strings("The configured BGPPeers the node advertises the Service to.")}, []),
+    "status": svc_status({"peers": strings("The configured BGPPeers the node advertises the Service to.")}),
 }, [("Node", "string", ".status.node", 0), ("Service Name", "string", ".status.serviceName", 0),
     ("Service Namespace", "string", ".status.serviceNamespace", 0)], desc="ServiceBGPStatus says which peers a node advertises a Service to.")])
 crds["configurationstates"] = crd("ConfigurationState", "configurationstates", [version("v1beta1", {
