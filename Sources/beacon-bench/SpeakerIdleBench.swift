@@ -68,7 +68,21 @@ struct SpeakerIdleBench: AsyncParsableCommand {
             written = try await lab.kubectl(["get", "servicel2statuses", "-n", "metallb-system", "-o", "name"]).output.split(separator: "\n").count
         }
         say(#"{"bench":"speaker-idle","step":"status written","services":\#(services),"seconds":\#(seconds(ContinuousClock.now - start))}"#)
-        try await Task.sleep(for: .seconds(5))
+        // Then the nodeAssigned events (one per Service, posted after the status objects): idle starts when the
+        // speaker's API write counter has not moved for 5 s.
+        func writes() async throws -> String {
+            let metrics = try await Shell.inNamespace(lab.nodeNS(1), ["curl", "-s", "http://127.0.0.1:7473/metrics"], check: false).output
+            return metrics.split(separator: "\n").first { $0.hasPrefix("metallb_k8s_client_updates_total") }.map(String.init) ?? ""
+        }
+        var last = try await writes()
+        while true {
+            guard ContinuousClock.now - start < .seconds(1200) else { throw LabError("the speaker was still writing after 1200 s") }
+            try await Task.sleep(for: .seconds(5))
+            let now = try await writes()
+            if now == last { break }
+            last = now
+        }
+        say(#"{"bench":"speaker-idle","step":"writes done","services":\#(services),"seconds":\#(seconds(ContinuousClock.now - start))}"#)
         let cpu0 = cpuSeconds(speaker.pid)
         let t0 = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
