@@ -66,7 +66,8 @@ image-check:
 	@if [ -x .build/release/speaker ]; then .build/release/speaker validate deploy/examples/*.yaml >/dev/null && echo "ok   release speaker validates deploy/examples"; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
-demo: deps release
+demo: deps
+	$(MAKE) release RELEASE_PRODUCTS="speaker controller kube-emulator beacon-lab"
 	.build/release/beacon-lab demo
 
 # Benchmarks print JSON lines; figures go to Docs/benchmarks.md.
