@@ -30,6 +30,8 @@ let package = Package(
     targets: [
         // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
         .target(name: "NetworkPrimitives"),
+        // Layer 0: per-address metric families kept as numbers and written in Prometheus' text format on scrape.
+        .target(name: "MetricsText"),
         // Layer 1: Kubernetes object shapes Beacon reads (metadata, label selectors).
         .target(name: "KubernetesModel"),
         // Layer 1: metallb.io CRDs, YAML/JSON decoding, all-or-nothing validation.
@@ -57,9 +59,8 @@ let package = Package(
         .target(name: "CPacket"),
         .target(
             name: "PacketSocket",
-            dependencies: ["CPacket", "LinkLayer", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
-                           .product(name: "CoreMetrics", package: "swift-metrics")]
+            dependencies: ["CPacket", "LinkLayer", "NetworkPrimitives", "MetricsText", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // Layer 2: the failure detector on UDP (signed datagrams, ticks, leave).
         .target(
@@ -96,7 +97,7 @@ let package = Package(
         // Layer 2: the daemons' admin port: /metrics, /healthz, /readyz, /debug/state.
         .target(
             name: "AdminHTTP",
-            dependencies: ["KubernetesModel", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["KubernetesModel", "MetricsText", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -114,7 +115,7 @@ let package = Package(
         .target(
             name: "SpeakerRuntime",
             dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer", "CMalloc",
-                           "PacketSocket", "BGPProtocol", "BGPTransport", "Membership", "MembershipTransport", "Netlink",
+                           "PacketSocket", "BGPProtocol", "BGPTransport", "Membership", "MembershipTransport", "Netlink", "MetricsText",
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
         ),
@@ -179,7 +180,6 @@ let package = Package(
                                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
-                                                              .product(name: "CoreMetrics", package: "swift-metrics"),
                                                               .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(

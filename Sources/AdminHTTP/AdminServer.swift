@@ -1,3 +1,4 @@
+import MetricsText
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -50,13 +51,20 @@ public final class AdminServer: Service, Sendable {
 
     /// Binds at once (so a daemon fails fast on a taken port); `run()` then serves until cancelled or shut down.
     /// - Parameters:
-    ///   - registry: served on `/metrics`.
+    ///   - registry: served on `/metrics`,
+    ///   - scraped: followed by these families (kept outside swift-metrics, written at each scrape).
     ///   - ready: `/readyz` answers 200 when it returns nil, else 503 with the reason.
     ///   - routes: further paths (exact match).
-    public init(host: String, port: Int, registry: PrometheusCollectorRegistry,
+    public init(host: String, port: Int, registry: PrometheusCollectorRegistry, scraped: [any ScrapedFamilies] = [],
                 ready: @escaping @Sendable () -> String?, routes: [String: Handler] = [:]) async throws {
         var all = routes
-        all["/metrics"] = { _ in Response(contentType: "text/plain; version=0.0.4; charset=utf-8", body: registry.emitToBuffer()) }
+        all["/metrics"] = { _ in
+            var body = registry.emitToBuffer()
+            var text = ""
+            for families in scraped { families.write(into: &text) }
+            body += text.utf8
+            return Response(contentType: "text/plain; version=0.0.4; charset=utf-8", body: body)
+        }
         all["/healthz"] = { _ in .text("ok\n") }
         all["/readyz"] = { _ in
             if let reason = ready() { return .text("not ready: \(reason)\n", status: 503) }

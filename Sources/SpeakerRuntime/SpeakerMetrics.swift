@@ -1,5 +1,6 @@
 import CoreMetrics
 import KubernetesClient
+import MetricsText
 import Synchronization
 
 /// The speaker's metrics, MetalLB's names where MetalLB has one:
@@ -23,6 +24,8 @@ public struct SpeakerMetrics: Sendable {
     let heapInUse: Gauge
     let heapFree: Gauge
     private let announced = AnnouncedGauges()
+    /// The families written at each scrape rather than kept as swift-metrics objects (per-address ones).
+    public var scraped: [any ScrapedFamilies] { [announced] }
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
@@ -42,27 +45,30 @@ public struct SpeakerMetrics: Sendable {
 
     /// Sets the announced gauges to exactly `now`: new ones to 1, withdrawn ones removed.
     func setAnnounced(_ now: Set<Announced>, node: String) {
-        announced.update(now, node: node, factory: factory)
+        announced.update(now, node: node)
     }
 }
 
-final class AnnouncedGauges: Sendable {
-    private let gauges = Mutex<[SpeakerMetrics.Announced: Gauge]>([:])
+/// `metallb_speaker_announced{service,protocol,node,ip}`, 1 for each announced address: the set itself, written at
+/// each scrape (a swift-metrics gauge per address cost about 1 KB; the set costs tens of bytes per address).
+final class AnnouncedGauges: ScrapedFamilies {
+    static let name = "metallb_speaker_announced"
+    private let state = Mutex<(announced: Set<SpeakerMetrics.Announced>, node: String)>(([], ""))
 
-    func update(_ now: Set<SpeakerMetrics.Announced>, node: String, factory: any MetricsFactory) {
-        gauges.withLock { g in
-            for key in now where g[key] == nil {
-                let gauge = Gauge(label: "metallb_speaker_announced",
-                                  dimensions: [("service", key.service), ("protocol", key.protocol), ("node", node), ("ip", key.ip)],
-                                  factory: factory)
-                gauge.record(1)
-                g[key] = gauge
-            }
-            for (key, gauge) in g where !now.contains(key) {
-                gauge.record(0)
-                gauge.destroy()
-                g[key] = nil
-            }
+    func update(_ now: Set<SpeakerMetrics.Announced>, node: String) {
+        state.withLock { s in
+            if s.announced != now { s.announced = now }
+            s.node = node
+        }
+    }
+
+    func write(into out: inout String) {
+        let (announced, node) = state.withLock { $0 }
+        guard !announced.isEmpty else { return }
+        PrometheusText.header(Self.name, help: "addresses this node announces, by service and protocol (desired state)", kind: .gauge, into: &out)
+        for a in announced.sorted(by: { ($0.service, $0.protocol, $0.ip) < ($1.service, $1.protocol, $1.ip) }) {
+            PrometheusText.sample(Self.name, labels: [("service", a.service), ("protocol", a.protocol), ("node", node), ("ip", a.ip)],
+                                  value: 1, into: &out)
         }
     }
 }

@@ -5,6 +5,7 @@ import CMalloc
 import Foundation
 import KubernetesClient
 import KubernetesModel
+import MetricsText
 import LinkLayer
 import LoadBalancerConfig
 import Logging
@@ -65,6 +66,9 @@ public final class SpeakerRuntime: Sendable {
     let options: Options
     let logger: Logger
     let metrics: SpeakerMetrics
+    let layerTwoMetrics: LayerTwoMetrics
+    /// Per-address metric families, written at each scrape: serve them after the swift-metrics registry.
+    public var scrapedMetrics: [any ScrapedFamilies] { metrics.scraped + [layerTwoMetrics] }
     let announcer: LayerTwoAnnouncer
     let sessions: PeerSessions
     let reporter: StatusReporter
@@ -96,13 +100,14 @@ public final class SpeakerRuntime: Sendable {
         l[metadataKey: "node"] = "\(options.nodeName)"
         self.logger = l
         metrics = SpeakerMetrics(factory: metricsFactory)
+        layerTwoMetrics = LayerTwoMetrics()
         sessions = PeerSessions(logger: l, factory: metricsFactory)
         reporter = StatusReporter(client: client, namespace: options.namespace, node: options.nodeName, instance: options.instance,
                                   logger: l, metrics: metrics)
         state = Mutex(State(debug: DebugState(node: options.nodeName)))
         (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let sink = ConflictSink()
-        announcer = LayerTwoAnnouncer(schedule: options.gratuitous, metrics: LayerTwoMetrics(factory: metricsFactory), logger: l,
+        announcer = LayerTwoAnnouncer(schedule: options.gratuitous, metrics: layerTwoMetrics, logger: l,
                                       onConflict: { c in sink.report(c) })
         sink.setHandler { [weak self] c in self?.conflictSeen(c) }
     }

@@ -79,15 +79,10 @@ final class StatusReporter: Sendable {
     }
 
     func run() async throws {
-        // Only the name and the status are compared, and the status only by its hash: the rest of each object need
-        // not be kept (a cached status object cost about 1 KB per Service).
-        let keep: @Sendable (JSONValue) -> JSONValue = { o in
-            ["metadata": ["name": o["metadata"]?["name"] ?? .null, "namespace": o["metadata"]?["namespace"] ?? .null,
-                          "resourceVersion": o["metadata"]?["resourceVersion"] ?? .null],
-             "status": Self.digest(o["status"] ?? .null)]
-        }
-        let l2 = Informer(client: client, resource: .serviceL2Statuses, namespace: namespace, options: selector, logger: logger, transform: keep)
-        let bgp = Informer(client: client, resource: .serviceBGPStatuses, namespace: namespace, options: selector, logger: logger, transform: keep)
+        // Only the name and the status are compared, and the status only by its hash: the cache keeps a StatusStamp
+        // per object (a cached status object cost about 1 KB per Service, a JSONValue of name and hash 400 bytes).
+        let l2 = Informer(client: client, resource: StatusStamp.resource(.serviceL2Statuses), namespace: namespace, options: selector, logger: logger)
+        let bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await l2.run() }
             group.addTask { await bgp.run() }
@@ -146,10 +141,10 @@ final class StatusReporter: Sendable {
 
     /// Creates, updates and deletes this node's status objects of one kind, `concurrency` writes at a time (10,000
     /// Services are 20,000 requests). False when a write failed.
-    private func sync(_ resource: Resource<JSONValue>, prefix: String, kind: String, want: [String: ServiceStatus], have: [JSONValue],
+    private func sync(_ resource: Resource<JSONValue>, prefix: String, kind: String, want: [String: ServiceStatus], have: [StatusStamp],
                       status: (ServiceStatus) -> [String: JSONValue]) async -> Bool {
-        var existing: [String: JSONValue] = [:]
-        for o in have { if let n = o["metadata"]?["name"]?.stringValue { existing[n] = o } }
+        var existing: [String: StatusStamp] = [:]
+        for o in have { existing[o.name] = o }
         var writes: [Write] = []
         var wanted = Set<String>()
         for s in want.values.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
@@ -160,7 +155,7 @@ final class StatusReporter: Sendable {
             body["serviceName"] = .string(s.name)
             body["serviceNamespace"] = .string(s.namespace)
             let statusValue = JSONValue.object(body)
-            if let current = existing[name], current["status"] == Self.digest(statusValue) { continue }
+            if let current = existing[name], current.digest == statusValue.hashValue { continue }
             writes.append(.upsert(name: name, exists: existing[name] != nil, service: s, status: statusValue))
         }
         for name in existing.keys.sorted() where !wanted.contains(name) { writes.append(.delete(name: name)) }
@@ -182,9 +177,6 @@ final class StatusReporter: Sendable {
     }
 
     static let concurrency = 32
-
-    /// A status as the cache keeps it: its hash (stable within the process, which is all the comparison needs).
-    static func digest(_ status: JSONValue) -> JSONValue { .int(Int64(status.hashValue)) }
 
     private func perform(_ w: Write, resource: Resource<JSONValue>, kind: String) async -> Bool {
         switch w {
@@ -221,5 +213,45 @@ final class StatusReporter: Sendable {
                 return false
             }
         }
+    }
+}
+
+/// What the status writer keeps of one of its status objects: the name and a hash of the status (stable within the
+/// process, which is all the comparison with the wanted status needs), decoded straight from the API's JSON.
+struct StatusStamp: APIObject {
+    var namespace: String
+    var name: String
+    var resourceVersion: String?
+    var digest: Int
+
+    var objectKey: ObjectKey { ObjectKey(namespace: namespace, name: name) }
+    var objectResourceVersion: String? { resourceVersion }
+
+    /// The same collection as `resource`, read as stamps.
+    static func resource(_ resource: Resource<JSONValue>) -> Resource<StatusStamp> {
+        Resource(group: resource.group, version: resource.version, plural: resource.plural, namespaced: resource.namespaced)
+    }
+
+    struct Metadata: Codable {
+        var name: String?
+        var namespace: String?
+        var resourceVersion: String?
+    }
+
+    enum CodingKeys: String, CodingKey { case metadata, status }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let meta = try c.decodeIfPresent(Metadata.self, forKey: .metadata)
+        namespace = meta?.namespace ?? ""
+        name = meta?.name ?? ""
+        resourceVersion = meta?.resourceVersion
+        digest = (try c.decodeIfPresent(JSONValue.self, forKey: .status) ?? .null).hashValue
+    }
+
+    /// Only the metadata: a stamp is never written back.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(Metadata(name: name, namespace: namespace, resourceVersion: resourceVersion), forKey: .metadata)
     }
 }

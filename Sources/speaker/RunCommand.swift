@@ -110,7 +110,7 @@ struct RunCommand: AsyncParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let server = try await AdminServer(
-                host: admin.host, port: admin.port, registry: registry,
+                host: admin.host, port: admin.port, registry: registry, scraped: runtime.scrapedMetrics,
                 ready: { runtime.isReady ? nil : "caches not synced or first pass not done" },
                 routes: ["/debug/state": { request in
                     guard let data = try? encoder.encode(runtime.debugState(service: request.query["service"])) else { return .text("cannot encode state\n", status: 500) }

@@ -1,4 +1,3 @@
-import CoreMetrics
 import LinkLayer
 import Logging
 import NIOCore
@@ -6,30 +5,6 @@ import NetworkPrimitives
 import Synchronization
 import Testing
 @testable import PacketSocket
-
-/// Counts every counter increment by label and dimensions.
-final class RecordingFactory: MetricsFactory, Sendable {
-    let counts = Mutex<[String: Int64]>([:])
-
-    final class Handler: CounterHandler, Sendable {
-        let key: String
-        let factory: RecordingFactory
-        init(key: String, factory: RecordingFactory) { self.key = key; self.factory = factory }
-        func increment(by n: Int64) { factory.counts.withLock { $0[key, default: 0] += n } }
-        func reset() {}
-    }
-
-    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        Handler(key: label + dimensions.map { "{\($0.0)=\($0.1)}" }.joined(), factory: self)
-    }
-    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler { NOOPMetricsHandler.instance }
-    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler { NOOPMetricsHandler.instance }
-    func destroyCounter(_ handler: any CounterHandler) {}
-    func destroyRecorder(_ handler: any RecorderHandler) {}
-    func destroyTimer(_ handler: any TimerHandler) {}
-
-    func count(_ key: String) -> Int64 { counts.withLock { $0[key] ?? 0 } }
-}
 
 /// The announcer's per-frame path (no sockets): answers, counts with MetalLB's metric names and `ip` label, and
 /// reports conflicts once per (address, MAC) in the log while counting every one.
@@ -41,8 +16,7 @@ struct HotStateTests {
 
     @Test("answers and counts requests, responses, refusals and conflicts")
     func counts() throws {
-        let factory = RecordingFactory()
-        let metrics = LayerTwoMetrics(factory: factory)
+        let metrics = LayerTwoMetrics()
         let conflicts = Mutex(0)
         let hot = HotState(metrics: metrics, logger: Logger(label: "test")) { _ in conflicts.withLock { $0 += 1 } }
         _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
@@ -57,9 +31,14 @@ struct HotStateTests {
         let claim = ARPPacket.gratuitousRequest(mac: them, ip: vip).frame(from: them).encoded
         #expect(hot.handle(claim, interface: 7) == nil)
         #expect(hot.handle(claim, interface: 7) == nil)
-        #expect(factory.count("metallb_layer2_requests_received{ip=192.0.2.100}") == 3)
-        #expect(factory.count("metallb_layer2_responses_sent{ip=192.0.2.100}") == 2)
-        #expect(factory.count("beacon_layer2_conflicts_total{ip=192.0.2.100}") == 2)
+        #expect(metrics.value(.requests, .v4(vip)) == 3)
+        #expect(metrics.value(.responses, .v4(vip)) == 2)
+        #expect(metrics.value(.conflicts, .v4(vip)) == 2)
+        var text = ""
+        metrics.write(into: &text)
+        #expect(text.contains("# TYPE metallb_layer2_requests_received counter\nmetallb_layer2_requests_received{ip=\"192.0.2.100\"} 3\n"))
+        #expect(text.contains("metallb_layer2_responses_sent{ip=\"192.0.2.100\"} 2\n"))
+        #expect(!text.contains("metallb_layer2_gratuitous_sent"), "a family with no samples is not written")
         #expect(conflicts.withLock { $0 } == 2)
         // Released: no more answers, at once.
         _ = hot.replace([:], endpoints: [:], withdrawn: [.v4(vip)])
@@ -70,8 +49,8 @@ struct HotStateTests {
     /// neighbours come back and the other station (a split brain) hears of us and reports the conflict too.
     @Test("a conflicting claim is defended once per interval")
     func defends() throws {
-        let factory = RecordingFactory()
-        let hot = HotState(metrics: LayerTwoMetrics(factory: factory), logger: Logger(label: "test")) { _ in }
+        let metrics = LayerTwoMetrics()
+        let hot = HotState(metrics: metrics, logger: Logger(label: "test")) { _ in }
         let endpoint = LinkEndpoint(name: "eth0", index: 7, mac: us, ipv4: [IPv4Address(192, 0, 2, 11)])
         _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [7: endpoint], withdrawn: [])
         let claim = ARPPacket.gratuitousRequest(mac: them, ip: vip).frame(from: them).encoded
@@ -79,8 +58,8 @@ struct HotStateTests {
         let frame = try EthernetFrame(decoding: defence)
         #expect(frame.source == us && frame.destination == .broadcast)
         #expect(hot.handle(claim, interface: 7) == nil, "only once per DEFEND_INTERVAL")
-        #expect(factory.count("beacon_layer2_conflicts_total{ip=192.0.2.100}") == 2)
-        #expect(factory.count("metallb_layer2_gratuitous_sent{ip=192.0.2.100}") == 1)
+        #expect(metrics.value(.conflicts, .v4(vip)) == 2)
+        #expect(metrics.value(.gratuitous, .v4(vip)) == 1)
     }
 
     @Test("a released address's burst stops: the generation check")
