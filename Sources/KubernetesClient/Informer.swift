@@ -44,6 +44,23 @@ extension JSONValue: APIObject {
     public var objectResourceVersion: String? { self["metadata"]?["resourceVersion"]?.stringValue }
 }
 
+/// How a cache holds one object. `WholeObject` keeps it as it came; a reader that needs a few fields stores a
+/// compact record of its own that rebuilds the object (with only those fields) when read. This is client-go's
+/// transform without the inline cost of every empty field: a Service struct is about 400 bytes however few of its
+/// fields are set, and a cache of 10,000 of them is most of a speaker's heap.
+public protocol CachedObject<Object>: AnyObject, Sendable {
+    associatedtype Object: APIObject
+    /// The object as the cache's readers see it.
+    var object: Object { get }
+}
+
+/// The whole object, on the heap: the table then holds a reference, not the struct (a hash table keeps up to twice
+/// as many slots as entries).
+public final class WholeObject<Object: APIObject>: CachedObject {
+    public let object: Object
+    public init(_ object: Object) { self.object = object }
+}
+
 /// A change an informer delivers. After a relist only real differences are delivered, never the unchanged rest.
 public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
     case added(Object)
@@ -64,15 +81,8 @@ public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
 /// included); `410 Gone` relists and delivers only the differences from the cache; transport errors back off
 /// exponentially with jitter (0.25 s doubling to 30 s, reset after a healthy watch).
 public final class Informer<Object: APIObject>: Sendable {
-    /// A cached object on the heap: the table then holds a reference, not the whole struct (a Service is hundreds
-    /// of bytes inline, and a hash table keeps up to twice as many slots as entries).
-    final class Entry: Sendable {
-        let object: Object
-        init(_ object: Object) { self.object = object }
-    }
-
     struct State {
-        var cache: [ObjectKey: Entry] = [:]
+        var cache: [ObjectKey: any CachedObject<Object>] = [:]
         var resourceVersion: String?
         var synced = false
         var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
@@ -90,14 +100,14 @@ public final class Informer<Object: APIObject>: Sendable {
     private let state = Mutex(State())
     /// Server-side watch timeout; client-go picks 5–10 minutes at random so that watches do not expire together.
     let watchTimeout: ClosedRange<Int>
-    /// Applied to every object before it is cached (client-go's transform): keep only the fields the reader needs,
-    /// so a cache of 10,000 Services costs what those fields cost. It must keep the key and resourceVersion.
-    let transform: (@Sendable (Object) -> Object)?
+    /// Makes the cache's record of an object (client-go's transform): keep only the fields the reader needs, so a
+    /// cache of 10,000 Services costs what those fields cost. The record must keep the key and resourceVersion.
+    let store: @Sendable (Object) -> any CachedObject<Object>
 
     public init(client: KubernetesClient, resource: Resource<Object>, namespace: String? = nil, options: ListOptions = ListOptions(),
                 watchTimeout: ClosedRange<Int> = 300...600, logger: Logger = Logger(label: "beacon.informer"),
-                transform: (@Sendable (Object) -> Object)? = nil) {
-        self.transform = transform
+                store: @escaping @Sendable (Object) -> any CachedObject<Object> = { WholeObject($0) }) {
+        self.store = store
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -205,9 +215,9 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Lists everything and replaces the cache, delivering only the differences.
     func relist() async throws {
         let list = try await client.list(resource, namespace: namespace, options: options)
-        var fresh: [ObjectKey: Entry] = [:]
+        var fresh: [ObjectKey: any CachedObject<Object>] = [:]
         fresh.reserveCapacity(list.items.count)
-        for item in list.items { fresh[item.objectKey] = Entry(transform?(item) ?? item) }
+        for item in list.items { fresh[item.objectKey] = store(item) }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             for (key, entry) in fresh {
@@ -229,20 +239,20 @@ public final class Informer<Object: APIObject>: Sendable {
     }
 
     func apply(_ received: WatchChange<Object>) {
-        var change = received
-        if let transform {
-            switch received {
-            case .added(let o): change = .added(transform(o))
-            case .modified(let o): change = .modified(transform(o))
-            case .deleted, .bookmark: break
-            }
+        // The record is made outside the lock.
+        let change: CacheChange
+        switch received {
+        case .added(let o), .modified(let o): change = .put(store(o))
+        case .deleted(let o): change = .delete(o)
+        case .bookmark(let rv): change = .bookmark(rv)
         }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             switch change {
             case .bookmark(let rv):
                 if !rv.isEmpty { s.resourceVersion = rv }
-            case .added(let o), .modified(let o):
+            case .put(let entry):
+                let o = entry.object
                 let key = o.objectKey
                 if let old = s.cache[key]?.object {
                     // A replayed event (same resourceVersion) is not a change.
@@ -250,15 +260,17 @@ public final class Informer<Object: APIObject>: Sendable {
                 } else {
                     events.append(.added(o))
                 }
-                s.cache[key] = Entry(o)
+                s.cache[key] = entry
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
-            case .deleted(let o):
+            case .delete(let o):
                 if let old = s.cache.removeValue(forKey: o.objectKey)?.object { events.append(.deleted(old)) }
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             }
             deliver(events, &s)
         }
     }
+
+    enum CacheChange { case put(any CachedObject<Object>), delete(Object), bookmark(String) }
 
     /// Delivers events, and signals "something changed" when there are any, or when the cache has just synced for
     /// the first time (an empty list is news too). Not on bookmarks or replays: a signal costs the reader a pass, and

@@ -184,8 +184,8 @@ public final class SpeakerRuntime: Sendable {
     // MARK: - Run
 
     public func run() async throws {
-        let services = Informer(client: client, resource: .services, logger: logger, transform: CacheProjection.service)
-        let slices = Informer(client: client, resource: .endpointSlices, logger: logger, transform: CacheProjection.endpointSlice)
+        let services = Informer(client: client, resource: .services, logger: logger, store: CacheProjection.service)
+        let slices = Informer(client: client, resource: .endpointSlices, logger: logger, store: CacheProjection.endpointSlice)
         let nodes = Informer(client: client, resource: .nodes, logger: logger)
         let secrets = Informer(client: client, resource: .secrets, namespace: options.namespace, logger: logger)
         let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
@@ -366,7 +366,8 @@ public final class SpeakerRuntime: Sendable {
         var configuration: Configuration?
         var configStamp: [String?] = []
         var configState: (result: String, error: String)?
-        var assigned: Set<String> = []
+        /// (Service, protocol) pairs this node announces, for `nodeAssigned` events on change.
+        var assigned: Set<Assigned> = []
         var failedNotes: [String: String] = [:]
         for await _ in trigger {
             guard services.hasSynced, slices.hasSynced, nodes.hasSynced, secrets.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
@@ -451,37 +452,42 @@ public final class SpeakerRuntime: Sendable {
             var desired = StatusReporter.Desired()
             var notes: [StatusReporter.EventNote] = []
             var announced = Set<SpeakerMetrics.Announced>()
-            var nowAssigned = Set<String>()
+            var nowAssigned = Set<Assigned>()
             var layer2Entries: [DebugState.Announcement] = []
+            // Most addresses share one interface list: keep one copy of each list, not one per address.
+            var lists: [[String]: [String]] = [:]
+            func shared(_ list: [String]) -> [String] {
+                if let have = lists[list] { return have }
+                lists[list] = list
+                return list
+            }
             let byIP = Dictionary(grouping: announcements, by: \.ip)
             for p in plan.services.values.sorted(by: { $0.service < $1.service }) {
                 let key = p.service.description
                 if p.layer2.contains(where: { $0.decision.announces }) {
-                    let names = Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted()
+                    let names = shared(Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted())
                     if !names.isEmpty {
                         desired.layer2[key] = .init(namespace: p.service.namespace, name: p.service.name, items: names)
-                        nowAssigned.insert("\(key)|layer2")
+                        nowAssigned.insert(Assigned(service: p.service, protocol: "layer2"))
                         for ip in p.addresses {
                             announced.insert(.init(service: key, protocol: "layer2", ip: ip.description))
-                            layer2Entries.append(.init(ip: ip.description, service: key, interfaces: (byIP[ip] ?? []).map(\.interface.name).sorted()))
+                            layer2Entries.append(.init(ip: ip.description, service: key, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
                         }
                     }
                 }
                 if case .announce(let routes)? = p.bgp {
-                    let peerNames = Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted()
+                    let peerNames = shared(Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted())
                     if !peerNames.isEmpty {
                         desired.bgp[key] = .init(namespace: p.service.namespace, name: p.service.name, items: peerNames)
-                        nowAssigned.insert("\(key)|bgp")
+                        nowAssigned.insert(Assigned(service: p.service, protocol: "bgp"))
                         for ip in p.addresses { announced.insert(.init(service: key, protocol: "bgp", ip: ip.description)) }
                     }
                 }
             }
-            for entry in nowAssigned.subtracting(assigned).sorted() {
-                let parts = entry.split(separator: "|")
-                let key = String(parts[0]), proto = String(parts[1])
-                let ns = String(key.split(separator: "/")[0]), name = String(key.split(separator: "/").dropFirst().joined(separator: "/"))
-                notes.append(.init(namespace: ns, name: name, uid: uids[key] ?? nil, reason: "nodeAssigned",
-                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
+            for entry in nowAssigned.subtracting(assigned).sorted(by: { ($0.service, $0.protocol) < ($1.service, $1.protocol) }) {
+                notes.append(.init(namespace: entry.service.namespace, name: entry.service.name, uid: uids[entry.service.description] ?? nil,
+                                   reason: "nodeAssigned",
+                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(entry.protocol)\"", warning: false))
             }
             assigned = nowAssigned
             for (key, message) in failuresByService.sorted(by: { $0.key < $1.key }) where failedNotes[key] != message {
@@ -504,6 +510,12 @@ public final class SpeakerRuntime: Sendable {
                 s.ready = true
             }
         }
+    }
+
+    struct Assigned: Hashable {
+        var service: ServiceKey
+        /// `layer2` or `bgp` (string literals: no allocation).
+        var `protocol`: String
     }
 
     /// MetalLB's loadBalancerClass rule: unset handles Services without a class; set handles exactly that class.

@@ -309,7 +309,7 @@ struct BGPPeerTests {
             c.sendall(bad)
             time.sleep(1.5)
             c.sendall(msg(4, b""))
-            time.sleep(1.0)
+            time.sleep(6.0)
             """
         try script.write(to: lab.dir.appendingPathComponent("peer.py"), atomically: true, encoding: .utf8)
         let peer = try BackgroundSpeaker(command: ["ip", "netns", "exec", lab.router, "python3", lab.dir.appendingPathComponent("peer.py").path, scenario])
