@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
-                           "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP",
+                           "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP", "CMalloc",
                            .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -190,7 +190,8 @@ let package = Package(
         .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["LoadBalancerConfig", "kube-emulator"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "speaker", "controller", "kube-emulator", "beacon-lab",
+        .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel",
+                                                                "speaker", "controller", "kube-emulator", "beacon-lab",
                                                                 .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]

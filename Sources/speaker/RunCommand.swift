@@ -1,5 +1,6 @@
 import AdminHTTP
 import ArgumentParser
+import CMalloc
 import Foundation
 import KubernetesClient
 import LinkLayer
@@ -66,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--ml-timeout must be at least twice --ml-interval (and both positive)")
         }
         do { try DaemonLogging.bootstrap(level: logLevel, format: logFormat) } catch { throw ValidationError(error.description) }
+        beacon_malloc_tune()
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[SpeakerMetrics.failoverSeconds] =

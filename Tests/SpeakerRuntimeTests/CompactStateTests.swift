@@ -1,0 +1,105 @@
+import KubernetesClient
+import KubernetesModel
+import MetricsText
+import Testing
+@testable import SpeakerRuntime
+
+/// The speaker's compact per-Service state: cache records rebuild exactly the fields the planner reads, status stamps
+/// compare equal to the status the writer would send, and the per-address metrics are valid exposition text.
+@Suite("speaker: compact caches and scraped metrics")
+struct CompactStateTests {
+    func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
+        try JSONValueDecoder().decode(T.self, from: try JSONText.parse(json))
+    }
+
+    @Test("a Service record keeps what the planner reads and nothing else")
+    func serviceRecord() throws {
+        let full = try decode(Service.self, """
+            {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"shop","uid":"0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6f",
+             "resourceVersion":"42","labels":{"app":"web"},"annotations":{"metallb.io/allow-shared-ip":"k","kubectl.kubernetes.io/last-applied-configuration":"{}"},
+             "managedFields":[{"manager":"kubectl"}]},
+             "spec":{"type":"LoadBalancer","loadBalancerClass":"beacon","externalTrafficPolicy":"Local","ports":[{"port":80}],
+             "selector":{"app":"web"},"clusterIP":"10.0.0.5"},
+             "status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10","ipMode":"VIP"}]}}}
+            """)
+        let record = CacheProjection.service(full)
+        let s = record.object
+        #expect(s.metadata.name == "web" && s.metadata.namespace == "shop" && s.metadata.uid == full.metadata.uid)
+        #expect(s.metadata.resourceVersion == "42" && s.metadata.labels == ["app": "web"])
+        #expect(s.metadata.annotations == ["metallb.io/allow-shared-ip": "k"], "only the annotations the planner reads")
+        #expect(s.spec.type == "LoadBalancer" && s.spec.loadBalancerClass == "beacon" && s.spec.externalTrafficPolicy == "Local")
+        #expect(s.spec.ports == nil && s.spec.selector == nil && s.spec.clusterIP == nil)
+        #expect(s.status?.loadBalancer?.ingress == [LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP")])
+        #expect(s.objectKey == full.objectKey && s.objectResourceVersion == "42")
+        #expect(record.object == s, "rebuilding is deterministic")
+        let bare = CacheProjection.service(try decode(Service.self, #"{"metadata":{"name":"a","namespace":"b"},"spec":{}}"#)).object
+        #expect(bare.status == nil && bare.metadata.annotations == nil && bare.spec.type == nil)
+    }
+
+    @Test("an EndpointSlice record keeps the Service, node and conditions of each endpoint")
+    func sliceRecord() throws {
+        let full = try decode(EndpointSlice.self, """
+            {"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"web-x","namespace":"shop","resourceVersion":"7",
+             "labels":{"kubernetes.io/service-name":"web","endpointslice.kubernetes.io/managed-by":"x"}},"addressType":"IPv4",
+             "ports":[{"port":80}],"endpoints":[{"addresses":["10.1.0.4"],"conditions":{"ready":true,"serving":true},"nodeName":"n1","zone":"z"},
+             {"addresses":["10.1.0.5"],"conditions":{"ready":false,"serving":true,"terminating":true},"nodeName":"n2"}]}
+            """)
+        let e = CacheProjection.endpointSlice(full).object
+        #expect(e.serviceName == "web" && e.metadata.labels == [EndpointSlice.serviceNameLabel: "web"])
+        #expect(e.objectKey == full.objectKey && e.objectResourceVersion == "7" && e.addressType == "IPv4")
+        #expect(e.endpoints.map(\.nodeName) == ["n1", "n2"] && e.endpoints.map(\.conditions) == full.endpoints.map(\.conditions))
+        #expect(e.endpoints.allSatisfy { $0.addresses.isEmpty && $0.zone == nil } && e.ports == nil)
+        let orphan = CacheProjection.endpointSlice(try decode(EndpointSlice.self, #"{"metadata":{"name":"o","namespace":"b"},"addressType":"IPv6","endpoints":[]}"#)).object
+        #expect(orphan.serviceName == nil && orphan.metadata.labels == nil)
+    }
+
+    @Test("a status stamp matches the status the writer would send, and only that one")
+    func stamp() throws {
+        let wanted: JSONValue = ["interfaces": [["name": "eth0"]], "node": "n1", "serviceName": "web", "serviceNamespace": "shop"]
+        // As the API server returns it: other key order, other metadata.
+        let stamp = try decode(StatusStamp.self, """
+            {"apiVersion":"metallb.io/v1beta1","kind":"ServiceL2Status","metadata":{"name":"l2-0123456789abcdef","namespace":"metallb-system",
+             "resourceVersion":"99","labels":{"metallb.io/node":"n1"}},
+             "status":{"serviceNamespace":"shop","serviceName":"web","node":"n1","interfaces":[{"name":"eth0"}]}}
+            """)
+        #expect(stamp.name == "l2-0123456789abcdef" && stamp.namespace == "metallb-system" && stamp.resourceVersion == "99")
+        #expect(stamp.digest == wanted.hashValue)
+        let other: JSONValue = ["interfaces": [["name": "eth1"]], "node": "n1", "serviceName": "web", "serviceNamespace": "shop"]
+        #expect(stamp.digest != other.hashValue)
+        let empty = try decode(StatusStamp.self, #"{"metadata":{"name":"l2-x","namespace":"m"}}"#)
+        #expect(empty.digest != wanted.hashValue && empty.objectKey == ObjectKey(namespace: "m", name: "l2-x"))
+        #expect(StatusStamp.resource(.serviceL2Statuses).plural == "servicel2statuses")
+    }
+
+    @Test("label values are escaped; samples and headers are exposition text", arguments: [
+        ("plain", "plain"), (#"a"b"#, #"a\"b"#), (#"a\b"#, #"a\\b"#), ("a\nb", #"a\nb"#), ("", ""), ("ünï", "ünï"),
+    ])
+    func escaping(_ raw: String, _ escaped: String) {
+        #expect(PrometheusText.escapeLabel(raw) == escaped)
+        var out = ""
+        PrometheusText.sample("m", labels: [("l", raw), ("k", "v")], value: 3, into: &out)
+        #expect(out == "m{l=\"\(escaped)\",k=\"v\"} 3\n")
+    }
+
+    @Test("metallb_speaker_announced: one sample per announced address, sorted, gone when withdrawn")
+    func announced() {
+        let metrics = SpeakerMetrics()
+        func text() -> String {
+            var out = ""
+            for f in metrics.scraped { f.write(into: &out) }
+            return out
+        }
+        #expect(text().isEmpty)
+        metrics.setAnnounced([.init(service: "shop/web", protocol: "layer2", ip: "192.0.2.10"),
+                              .init(service: "a/b", protocol: "bgp", ip: "2001:db8::1")], node: "n1")
+        #expect(text() == """
+            # HELP metallb_speaker_announced addresses this node announces, by service and protocol (desired state)
+            # TYPE metallb_speaker_announced gauge
+            metallb_speaker_announced{service="a/b",protocol="bgp",node="n1",ip="2001:db8::1"} 1
+            metallb_speaker_announced{service="shop/web",protocol="layer2",node="n1",ip="192.0.2.10"} 1
+
+            """)
+        metrics.setAnnounced([.init(service: "a/b", protocol: "bgp", ip: "2001:db8::1")], node: "n1")
+        #expect(!text().contains("192.0.2.10") && text().contains("2001:db8::1"))
+    }
+}
