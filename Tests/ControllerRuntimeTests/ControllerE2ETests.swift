@@ -171,9 +171,10 @@ struct ControllerE2ETests {
         for n in ["s1", "s2", "s3"] { try await client.create(.services, namespace: "default", lbService(n)) }
         let controller = try site.controller()
         #expect(try await eventually { try await ips(client) == ["s1": ["192.0.2.10"], "s2": ["192.0.2.11"], "s3": []] })
-        let events = try await client.list(.events, namespace: "default").items
-        #expect(events.contains { $0.reason == "AllocationFailed" && $0.note == "Failed to allocate IP for \"default/s3\": no available IPs" && $0.type == "Warning" })
-        #expect(events.contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil })
+        // Events are posted after the status writes: wait for them too.
+        func events() async throws -> [Event] { try await client.list(.events, namespace: "default").items }
+        #expect(try await eventually { try await events().contains { $0.reason == "AllocationFailed" && $0.note == "Failed to allocate IP for \"default/s3\": no available IPs" && $0.type == "Warning" } })
+        #expect(try await eventually { try await events().contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil } })
         let s1 = try await client.get(.services, namespace: "default", name: "s1")
         #expect(s1.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "a")
         // The speakers' membership key, made as MetalLB's controller makes it: 128 random bytes.
@@ -403,8 +404,9 @@ struct ControllerE2ETests {
         #expect(metric(m, "metallb_k8s_client_update_errors_total") == 3, "\(m)")
         #expect(Set(try await ips(client).values.flatMap { $0 }).count == 2)
         // The malformed annotation fails only its own Service, with a Warning that quotes it.
-        let garbled = try await client.list(.events, namespace: "default").items.filter { $0.regarding?.name == "garbled" }
-        #expect(garbled.contains { $0.type == "Warning" && ($0.note ?? "").contains("192.0.2.300") }, "\(garbled)")
+        func garbled() async throws -> [Event] { try await client.list(.events, namespace: "default").items.filter { $0.regarding?.name == "garbled" } }
+        #expect(try await eventually { try await garbled().contains { $0.type == "Warning" && ($0.note ?? "").contains("192.0.2.300") } },
+                "\(try await garbled())")
         #expect(try await ips(client)["garbled"] == [])
         #expect(controller.process.isRunning)
         controller.stop()
