@@ -405,8 +405,9 @@ struct ControllerE2ETests {
         #expect(Set(try await ips(client).values.flatMap { $0 }).count == 2)
         // The malformed annotation fails only its own Service, with a Warning that quotes it.
         func garbled() async throws -> [Event] { try await client.list(.events, namespace: "default").items.filter { $0.regarding?.name == "garbled" } }
-        #expect(try await eventually { try await garbled().contains { $0.type == "Warning" && ($0.note ?? "").contains("192.0.2.300") } },
-                "\(try await garbled())")
+        let quoted = try await eventually { try await garbled().contains { $0.type == "Warning" && ($0.note ?? "").contains("192.0.2.300") } }
+        let seen = try await garbled()
+        #expect(quoted, "\(seen)")
         #expect(try await ips(client)["garbled"] == [])
         #expect(controller.process.isRunning)
         controller.stop()
