@@ -239,10 +239,11 @@ public final class Informer<Object: APIObject>: Sendable {
     }
 
     func apply(_ received: WatchChange<Object>) {
-        // The record is made outside the lock.
         let change: CacheChange
         switch received {
-        case .added(let o), .modified(let o): change = .put(store(o))
+        case .added(let o), .modified(let o):
+            let entry = store(o)
+            change = .put(entry, entry.object)
         case .deleted(let o): change = .delete(o)
         case .bookmark(let rv): change = .bookmark(rv)
         }
@@ -251,8 +252,7 @@ public final class Informer<Object: APIObject>: Sendable {
             switch change {
             case .bookmark(let rv):
                 if !rv.isEmpty { s.resourceVersion = rv }
-            case .put(let entry):
-                let o = entry.object
+            case .put(let entry, let o):
                 let key = o.objectKey
                 if let old = s.cache[key]?.object {
                     // A replayed event (same resourceVersion) is not a change.
@@ -270,7 +270,8 @@ public final class Informer<Object: APIObject>: Sendable {
         }
     }
 
-    enum CacheChange { case put(any CachedObject<Object>), delete(Object), bookmark(String) }
+    /// A watch change with its cache record and the object as readers will see it, both made outside the lock.
+    enum CacheChange { case put(any CachedObject<Object>, Object), delete(Object), bookmark(String) }
 
     /// Delivers events, and signals "something changed" when there are any, or when the cache has just synced for
     /// the first time (an empty list is news too). Not on bookmarks or replays: a signal costs the reader a pass, and

@@ -12,7 +12,6 @@ import Synchronization
 public struct SpeakerMetrics: Sendable {
     public static let failoverSeconds = "beacon_failover_seconds"
 
-    let factory: any MetricsFactory
     let client: ClientMetrics
     var updates: Counter { client.updates }
     var updateErrors: Counter { client.updateErrors }
@@ -28,7 +27,6 @@ public struct SpeakerMetrics: Sendable {
     public var scraped: [any ScrapedFamilies] { [announced] }
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
-        self.factory = factory
         client = ClientMetrics(factory: factory)
         failover = Timer(label: Self.failoverSeconds, factory: factory)
         aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
