@@ -1,6 +1,8 @@
 import CoreMetrics
 import KubernetesClient
+import KubernetesModel
 import MetricsText
+import NetworkPrimitives
 import Synchronization
 
 /// The speaker's metrics, MetalLB's names where MetalLB has one:
@@ -34,11 +36,13 @@ public struct SpeakerMetrics: Sendable {
         heapFree = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "free")], factory: factory)
     }
 
-    /// One announced (service, protocol, ip) on `node`.
+    /// One announced (service, protocol, ip) on `node`. Kept as values, not text: an IPv6 address's text and a
+    /// `namespace/name` of more than 15 bytes are each a heap string.
     struct Announced: Hashable {
-        var service: String
+        var service: ServiceKey
+        /// `layer2` or `bgp` (string literals: no allocation).
         var `protocol`: String
-        var ip: String
+        var ip: IPAddress
     }
 
     /// Sets the announced gauges to exactly `now`: new ones to 1, withdrawn ones removed.
@@ -64,7 +68,8 @@ final class AnnouncedGauges: ScrapedFamilies {
         let (announced, node) = state.withLock { $0 }
         guard !announced.isEmpty else { return }
         PrometheusText.header(Self.name, help: "addresses this node announces, by service and protocol (desired state)", kind: .gauge, into: &out)
-        for a in announced.sorted(by: { ($0.service, $0.protocol, $0.ip) < ($1.service, $1.protocol, $1.ip) }) {
+        let rows = announced.map { (service: $0.service.description, protocol: $0.protocol, ip: $0.ip.description) }
+        for a in rows.sorted(by: { ($0.service, $0.protocol, $0.ip) < ($1.service, $1.protocol, $1.ip) }) {
             PrometheusText.sample(Self.name, labels: [("service", a.service), ("protocol", a.protocol), ("node", node), ("ip", a.ip)],
                                   value: 1, into: &out)
         }

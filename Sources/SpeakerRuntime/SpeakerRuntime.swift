@@ -87,6 +87,8 @@ public final class SpeakerRuntime: Sendable {
         /// When the last member was lost: a takeover after it is timed for `beacon_failover_seconds`.
         var lastLoss: ContinuousClock.Instant?
         var conflicts: [String] = []
+        /// The addresses announced by layer 2 (`/debug/state`'s `layer2`, built when asked for).
+        var layer2: [Layer2Entry] = []
         var ready = false
         /// What the last pass planned from, to re-plan when /debug/state is asked for: keeping every Service's plan
         /// (candidates, hashes, reasons) between passes cost about 1 KB per Service for a rarely read answer.
@@ -117,18 +119,16 @@ public final class SpeakerRuntime: Sendable {
     /// station and address as a Warning event on the Service.
     private func conflictSeen(_ c: LayerTwoAnnouncer.Conflict) {
         let stamp = KubeTime.micro()
-        let service: String? = state.withLock { s in
+        let service: ServiceKey? = state.withLock { s in
             s.conflicts.insert("\(stamp) \(c)", at: 0)
             if s.conflicts.count > 20 { s.conflicts.removeLast(s.conflicts.count - 20) }
             s.debug.conflicts = s.conflicts
-            return s.debug.layer2.first { $0.ip == c.ip.description }?.service
+            return s.layer2.first { $0.ip == c.ip }?.service
         }
         logger.warning("another station answers for an announced address (split brain, or a host configured with a service IP)",
                        metadata: ["ip": "\(c.ip)", "interface": "\(c.interface)", "mac": "\(c.mac)"])
         guard let service else { return }
-        let parts = service.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return }
-        reporter.add(event: .init(namespace: parts[0], name: parts[1], uid: nil, reason: "addressConflict",
+        reporter.add(event: .init(namespace: service.namespace, name: service.name, uid: nil, reason: "addressConflict",
                                   message: "\(c.mac) on \(c.interface) also answers for \(c.ip) (announced by node \"\(options.nodeName)\")",
                                   warning: true))
     }
@@ -148,8 +148,11 @@ public final class SpeakerRuntime: Sendable {
     /// What `/debug/state` serves; `service` ("namespace/name") limits the explanations to that Service. They are
     /// planned now from the current caches, with the configuration and members of the last pass.
     public func debugState(service: String? = nil) -> DebugState {
-        let (base, node, addresses, recent, inputs) = state.withLock { s in (s.debug, s.membership, s.memberAddresses, s.recentChanges, s.explainInputs) }
+        let (base, layer2, node, addresses, recent, inputs) = state.withLock { s in
+            (s.debug, s.layer2, s.membership, s.memberAddresses, s.recentChanges, s.explainInputs)
+        }
         var d = base
+        d.layer2 = layer2.map { DebugState.Announcement(ip: $0.ip.description, service: $0.service.description, interfaces: $0.interfaces) }
         if let inputs {
             var services = inputs.services.snapshot().filter(handles)
             let slices: [EndpointSlice]
@@ -453,7 +456,7 @@ public final class SpeakerRuntime: Sendable {
             var notes: [StatusReporter.EventNote] = []
             var announced = Set<SpeakerMetrics.Announced>()
             var nowAssigned = Set<Assigned>()
-            var layer2Entries: [DebugState.Announcement] = []
+            var layer2Entries: [Layer2Entry] = []
             // Most addresses share one interface list: keep one copy of each list, not one per address.
             var lists: [[String]: [String]] = [:]
             func shared(_ list: [String]) -> [String] {
@@ -470,8 +473,8 @@ public final class SpeakerRuntime: Sendable {
                         desired.layer2[key] = .init(namespace: p.service.namespace, name: p.service.name, items: names)
                         nowAssigned.insert(Assigned(service: p.service, protocol: "layer2"))
                         for ip in p.addresses {
-                            announced.insert(.init(service: key, protocol: "layer2", ip: ip.description))
-                            layer2Entries.append(.init(ip: ip.description, service: key, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
+                            announced.insert(.init(service: p.service, protocol: "layer2", ip: ip))
+                            layer2Entries.append(.init(ip: ip, service: p.service, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
                         }
                     }
                 }
@@ -480,7 +483,7 @@ public final class SpeakerRuntime: Sendable {
                     if !peerNames.isEmpty {
                         desired.bgp[key] = .init(namespace: p.service.namespace, name: p.service.name, items: peerNames)
                         nowAssigned.insert(Assigned(service: p.service, protocol: "bgp"))
-                        for ip in p.addresses { announced.insert(.init(service: key, protocol: "bgp", ip: ip.description)) }
+                        for ip in p.addresses { announced.insert(.init(service: p.service, protocol: "bgp", ip: ip)) }
                     }
                 }
             }
@@ -504,12 +507,19 @@ public final class SpeakerRuntime: Sendable {
             }
             state.withLock { s in
                 s.explainInputs = ExplainInputs(services: services, slices: slices, nodes: nodeList, configuration: configuration, live: live)
-                s.debug.layer2 = layer2Entries
+                s.layer2 = layer2Entries
                 s.debug.interfaces = interfaceReport
                 s.debug.passes += 1
                 s.ready = true
             }
         }
+    }
+
+    /// An address announced by layer 2, for `/debug/state` and to name the Service of a conflict.
+    struct Layer2Entry {
+        var ip: IPAddress
+        var service: ServiceKey
+        var interfaces: [String]
     }
 
     struct Assigned: Hashable {

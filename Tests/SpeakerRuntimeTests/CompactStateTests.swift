@@ -1,6 +1,7 @@
 import KubernetesClient
 import KubernetesModel
 import MetricsText
+import NetworkPrimitives
 import Testing
 @testable import SpeakerRuntime
 
@@ -16,7 +17,8 @@ struct CompactStateTests {
     func serviceRecord() throws {
         let full = try decode(Service.self, """
             {"apiVersion":"v1","kind":"Service","metadata":{"name":"web","namespace":"shop","uid":"0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6f",
-             "resourceVersion":"42","labels":{"app":"web"},"annotations":{"metallb.io/allow-shared-ip":"k","kubectl.kubernetes.io/last-applied-configuration":"{}"},
+             "resourceVersion":"42","labels":{"app":"web"},"annotations":{"metallb.io/allow-shared-ip":"k","kubectl.kubernetes.io/last-applied-configuration":"{}",
+             "metallb.io/ip-allocated-from-pool":"lan","metallb.universe.tf/allow-shared-ip":"old"},
              "managedFields":[{"manager":"kubectl"}]},
              "spec":{"type":"LoadBalancer","loadBalancerClass":"beacon","externalTrafficPolicy":"Local","ports":[{"port":80}],
              "selector":{"app":"web"},"clusterIP":"10.0.0.5"},
@@ -26,7 +28,8 @@ struct CompactStateTests {
         let s = record.object
         #expect(s.metadata.name == "web" && s.metadata.namespace == "shop" && s.metadata.uid == full.metadata.uid)
         #expect(s.metadata.resourceVersion == "42" && s.metadata.labels == ["app": "web"])
-        #expect(s.metadata.annotations == ["metallb.io/allow-shared-ip": "k"], "only the annotations the planner reads")
+        #expect(s.metadata.annotations == ["metallb.io/allow-shared-ip": "k", "metallb.io/ip-allocated-from-pool": "lan",
+                                           "metallb.universe.tf/allow-shared-ip": "old"], "only the annotations the planner reads")
         #expect(s.spec.type == "LoadBalancer" && s.spec.loadBalancerClass == "beacon" && s.spec.externalTrafficPolicy == "Local")
         #expect(s.spec.ports == nil && s.spec.selector == nil && s.spec.clusterIP == nil)
         #expect(s.status?.loadBalancer?.ingress == [LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP")])
@@ -34,6 +37,49 @@ struct CompactStateTests {
         #expect(record.object == s, "rebuilding is deterministic")
         let bare = CacheProjection.service(try decode(Service.self, #"{"metadata":{"name":"a","namespace":"b"},"spec":{}}"#)).object
         #expect(bare.status == nil && bare.metadata.annotations == nil && bare.spec.type == nil)
+    }
+
+    @Test("a uid is packed only when its text comes back exactly", arguments: [
+        ("0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6f", true), ("00000000-0000-0000-0000-000000000000", true),
+        ("ffffffff-ffff-ffff-ffff-ffffffffffff", true), ("0F6C3A52-9A0E-4C55-8D2E-2D3C1B4A5E6F", false),
+        ("0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6", false), ("0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6f0", false),
+        ("0f6c3a529a0e-4c55-8d2e-2d3c1b4a5e6f-", false), ("0f6c3a52-9a0e-4c55-8d2e-2d3c1b4a5e6g", false), ("", false), ("uid-1", false),
+    ])
+    func uid(_ text: String, _ packed: Bool) {
+        let u = CacheProjection.CompactUID(text)
+        #expect(u.text == text)
+        if case .uuid = u { #expect(packed) } else { #expect(!packed) }
+    }
+
+    @Test("ingress entries become addresses only when nothing is lost", arguments: [
+        ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP")], true),
+        ([LoadBalancerIngress(ip: "192.0.2.10"), LoadBalancerIngress(ip: "2001:db8::1")], true),
+        ([], true),
+        ([LoadBalancerIngress(ip: "2001:DB8::1")], false),
+        ([LoadBalancerIngress(ip: "2001:db8:0::1")], false),
+        ([LoadBalancerIngress(hostname: "lb.example")], false),
+        ([LoadBalancerIngress(ip: "192.0.2.10", hostname: "lb.example")], false),
+        ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP"), LoadBalancerIngress(ip: "192.0.2.11", ipMode: "Proxy")], false),
+        ([LoadBalancerIngress(ip: "not-an-ip")], false),
+    ])
+    func ingress(_ entries: [LoadBalancerIngress], _ compact: Bool) {
+        let c = CacheProjection.CompactIngress(entries)
+        #expect(c.entries == entries)
+        if case .addresses = c { #expect(compact) } else { #expect(!compact) }
+    }
+
+    @Test("an endpoint's conditions round-trip through one byte, every combination")
+    func endpointConditions() {
+        let values: [Bool?] = [nil, false, true]
+        var all: [EndpointConditions?] = [nil]
+        for r in values { for s in values { for t in values { all.append(EndpointConditions(ready: r, serving: s, terminating: t)) } } }
+        #expect(all.count == 28)
+        for c in all {
+            for node in [nil, "n1", "a-node-name-longer-than-fifteen"] {
+                let e = CacheProjection.CompactEndpoint(nodeName: node, conditions: c).endpoint
+                #expect(e.conditions == c && e.nodeName == node && e.addresses.isEmpty, "\(String(describing: c)) \(String(describing: node))")
+            }
+        }
     }
 
     @Test("an EndpointSlice record keeps the Service, node and conditions of each endpoint")
@@ -82,7 +128,7 @@ struct CompactStateTests {
     }
 
     @Test("metallb_speaker_announced: one sample per announced address, sorted, gone when withdrawn")
-    func announced() {
+    func announced() throws {
         let metrics = SpeakerMetrics()
         func text() -> String {
             var out = ""
@@ -90,8 +136,8 @@ struct CompactStateTests {
             return out
         }
         #expect(text().isEmpty)
-        metrics.setAnnounced([.init(service: "shop/web", protocol: "layer2", ip: "192.0.2.10"),
-                              .init(service: "a/b", protocol: "bgp", ip: "2001:db8::1")], node: "n1")
+        metrics.setAnnounced([.init(service: ServiceKey(namespace: "shop", name: "web"), protocol: "layer2", ip: try IPAddress("192.0.2.10")),
+                              .init(service: ServiceKey(namespace: "a", name: "b"), protocol: "bgp", ip: try IPAddress("2001:db8::1"))], node: "n1")
         #expect(text() == """
             # HELP metallb_speaker_announced addresses this node announces, by service and protocol (desired state)
             # TYPE metallb_speaker_announced gauge
@@ -99,7 +145,7 @@ struct CompactStateTests {
             metallb_speaker_announced{service="shop/web",protocol="layer2",node="n1",ip="192.0.2.10"} 1
 
             """)
-        metrics.setAnnounced([.init(service: "a/b", protocol: "bgp", ip: "2001:db8::1")], node: "n1")
+        metrics.setAnnounced([.init(service: ServiceKey(namespace: "a", name: "b"), protocol: "bgp", ip: try IPAddress("2001:db8::1"))], node: "n1")
         #expect(!text().contains("192.0.2.10") && text().contains("2001:db8::1"))
     }
 }
