@@ -11,19 +11,29 @@ import Synchronization
 /// The hot path (a frame arrives, an answer leaves) runs on the socket's event loop against a snapshot of the
 /// announced set behind a Mutex; `update` is serialised by the actor. See `NeighborResponder` for the rules.
 public actor LayerTwoAnnouncer {
-    /// One address on one interface.
+    /// One address on one interface. The interface is held by reference: the addresses on one interface share one
+    /// `SharedEndpoint` (build it once per interface), so an announcement is 32 bytes, not 90.
     public struct Announcement: Hashable, Sendable, CustomStringConvertible {
         public var ip: IPAddress
-        public var interface: LinkEndpoint
-        public init(ip: IPAddress, interface: LinkEndpoint) {
+        private var shared: SharedEndpoint
+        public var interface: LinkEndpoint {
+            get { shared.endpoint }
+            set { shared = SharedEndpoint(newValue) }
+        }
+        public init(ip: IPAddress, interface: SharedEndpoint) {
             self.ip = ip
-            self.interface = interface
+            self.shared = interface
+        }
+        public init(ip: IPAddress, interface: LinkEndpoint) {
+            self.init(ip: ip, interface: SharedEndpoint(interface))
         }
         public var description: String { "\(ip) on \(interface.name)" }
 
         // Identity is the address, the interface index and its MAC: cheap to hash, which matters when a takeover
         // moves 10,000 addresses at once.
-        public static func == (a: Self, b: Self) -> Bool { a.ip == b.ip && a.interface.index == b.interface.index && a.interface.mac == b.interface.mac }
+        public static func == (a: Self, b: Self) -> Bool {
+            a.ip == b.ip && (a.shared === b.shared || (a.interface.index == b.interface.index && a.interface.mac == b.interface.mac))
+        }
         public func hash(into h: inout Hasher) {
             h.combine(ip)
             h.combine(interface.index)

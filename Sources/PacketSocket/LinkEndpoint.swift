@@ -21,3 +21,9 @@ public struct LinkEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(name) (index \(index), \(mac))" }
 }
+
+/// A `LinkEndpoint` by reference, for the many announcements on one interface.
+public final class SharedEndpoint: Sendable {
+    public let endpoint: LinkEndpoint
+    public init(_ endpoint: LinkEndpoint) { self.endpoint = endpoint }
+}

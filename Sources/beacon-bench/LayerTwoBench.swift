@@ -43,6 +43,7 @@ struct LayerTwoBench: AsyncParsableCommand {
         }
         _ = inside
         let a = try endpoint("a0"), b = try endpoint("b0")
+        let shared = SharedEndpoint(a)  // one reference for every announcement on the interface
         let arrivals = Arrivals()
         let listener = try await PacketSocket.open(b) { frame in arrivals.record(frame); return nil }
         var logger = Logger(label: "bench")
@@ -62,7 +63,7 @@ struct LayerTwoBench: AsyncParsableCommand {
                 await announcer.update([.init(ip: .v4(IPv4Address(203, 0, 113, 254)), interface: a)])
                 try await Task.sleep(for: .milliseconds(50))
                 arrivals.reset(expecting: Set(ips))
-                let desired = Set(ips.map { LayerTwoAnnouncer.Announcement(ip: $0, interface: a) } + [.init(ip: .v4(IPv4Address(203, 0, 113, 254)), interface: a)])
+                let desired = Set(ips.map { LayerTwoAnnouncer.Announcement(ip: $0, interface: shared) } + [.init(ip: .v4(IPv4Address(203, 0, 113, 254)), interface: shared)])
                 let decision = ContinuousClock.now
                 await announcer.update(desired)
                 let deadline = ContinuousClock.now + .seconds(10)
@@ -82,7 +83,7 @@ struct LayerTwoBench: AsyncParsableCommand {
 
         // ARP answers at `rate` requests per second for random owned addresses.
         let owned = (0..<1000).map { IPv4Address(UInt32(0xCB00_7100) | UInt32($0 % 250 + 1)) }  // 203.0.113.1-250
-        await announcer.update(Set(owned.map { LayerTwoAnnouncer.Announcement(ip: .v4($0), interface: a) }))
+        await announcer.update(Set(owned.map { LayerTwoAnnouncer.Announcement(ip: .v4($0), interface: shared) }))
         try await Task.sleep(for: .milliseconds(100))
         let replies = Replies()
         let asker = try await PacketSocket.open(b) { frame in replies.record(frame); return nil }

@@ -86,7 +86,8 @@ struct Announce: AsyncParsableCommand {
             print("\(epochMilliseconds()) conflict: \(conflict.mac) also claims \(conflict.ip)")
             fflush(nil)
         }
-        let announcements = Set(addresses.map { LayerTwoAnnouncer.Announcement(ip: $0, interface: endpoint) })
+        let shared = SharedEndpoint(endpoint)
+        let announcements = Set(addresses.map { LayerTwoAnnouncer.Announcement(ip: $0, interface: shared) })
         let report = await announcer.update(announcements)
         if let failure = report.failed.values.first {
             FileHandle.standardError.write(Data("speaker announce: \(failure)\n".utf8))
