@@ -36,41 +36,37 @@ public struct SpeakerMetrics: Sendable {
         heapFree = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "free")], factory: factory)
     }
 
-    /// One announced (service, protocol, ip) on `node`. Kept as values, not text: an IPv6 address's text and a
-    /// `namespace/name` of more than 15 bytes are each a heap string.
-    struct Announced: Hashable {
-        var service: ServiceKey
-        /// `layer2` or `bgp` (string literals: no allocation).
-        var `protocol`: String
-        var ip: IPAddress
-    }
-
-    /// Sets the announced gauges to exactly `now`: new ones to 1, withdrawn ones removed.
-    func setAnnounced(_ now: Set<Announced>, node: String) {
-        announced.update(now, node: node)
+    /// Sets the announced gauges to exactly these: the layer 2 list is the one `/debug/state` shows (shared, not
+    /// copied), the BGP one its own.
+    func setAnnounced(layer2: [SpeakerRuntime.Layer2Entry], bgp: [SpeakerRuntime.Announced], node: String) {
+        announced.update(layer2: layer2, bgp: bgp, node: node)
     }
 }
 
-/// `metallb_speaker_announced{service,protocol,node,ip}`, 1 for each announced address: the set itself, written at
-/// each scrape (a swift-metrics gauge per address cost about 1 KB; the set costs tens of bytes per address).
+/// `metallb_speaker_announced{service,protocol,node,ip}`, 1 for each announced address: the runtime's own lists,
+/// written at each scrape (a swift-metrics gauge per address cost about 1 KB; the lists cost nothing extra for layer
+/// 2, whose list `/debug/state` keeps anyway, and about 50 bytes per BGP address).
 final class AnnouncedGauges: ScrapedFamilies {
     static let name = "metallb_speaker_announced"
-    private let state = Mutex<(announced: Set<SpeakerMetrics.Announced>, node: String)>(([], ""))
+    private struct Current {
+        var layer2: [SpeakerRuntime.Layer2Entry] = []
+        var bgp: [SpeakerRuntime.Announced] = []
+        var node = ""
+    }
+    private let state = Mutex(Current())
 
-    func update(_ now: Set<SpeakerMetrics.Announced>, node: String) {
-        state.withLock { s in
-            if s.announced != now { s.announced = now }
-            s.node = node
-        }
+    func update(layer2: [SpeakerRuntime.Layer2Entry], bgp: [SpeakerRuntime.Announced], node: String) {
+        state.withLock { $0 = Current(layer2: layer2, bgp: bgp, node: node) }
     }
 
     func write(into out: inout String) {
-        let (announced, node) = state.withLock { $0 }
-        guard !announced.isEmpty else { return }
+        let current = state.withLock { $0 }
+        guard !current.layer2.isEmpty || !current.bgp.isEmpty else { return }
         PrometheusText.header(Self.name, help: "addresses this node announces, by service and protocol (desired state)", kind: .gauge, into: &out)
-        let rows = announced.map { (service: $0.service.description, protocol: $0.protocol, ip: $0.ip.description) }
+        let rows = current.layer2.map { (service: $0.service.description, protocol: "layer2", ip: $0.ip.description) }
+            + current.bgp.map { (service: $0.service.description, protocol: "bgp", ip: $0.ip.description) }
         for a in rows.sorted(by: { ($0.service, $0.protocol, $0.ip) < ($1.service, $1.protocol, $1.ip) }) {
-            PrometheusText.sample(Self.name, labels: [("service", a.service), ("protocol", a.protocol), ("node", node), ("ip", a.ip)],
+            PrometheusText.sample(Self.name, labels: [("service", a.service), ("protocol", a.protocol), ("node", current.node), ("ip", a.ip)],
                                   value: 1, into: &out)
         }
     }

@@ -369,8 +369,9 @@ public final class SpeakerRuntime: Sendable {
         var configuration: Configuration?
         var configStamp: [String?] = []
         var configState: (result: String, error: String)?
-        /// (Service, protocol) pairs this node announces, for `nodeAssigned` events on change.
-        var assigned: Set<Assigned> = []
+        /// The last pass's statuses: the (Service, protocol) pairs this node announced, for `nodeAssigned` events on
+        /// change (the reporter holds the same storage).
+        var assigned = StatusReporter.Desired()
         var failedNotes: [String: String] = [:]
         for await _ in trigger {
             guard services.hasSynced, slices.hasSynced, nodes.hasSynced, secrets.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
@@ -454,8 +455,7 @@ public final class SpeakerRuntime: Sendable {
                                   uniquingKeysWith: { a, _ in a })
             var desired = StatusReporter.Desired()
             var notes: [StatusReporter.EventNote] = []
-            var announced = Set<SpeakerMetrics.Announced>()
-            var nowAssigned = Set<Assigned>()
+            var bgpAnnounced: [Announced] = []
             var layer2Entries: [Layer2Entry] = []
             // Most addresses share one interface list: keep one copy of each list, not one per address.
             var lists: [[String]: [String]] = [:]
@@ -471,9 +471,7 @@ public final class SpeakerRuntime: Sendable {
                     let names = shared(Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted())
                     if !names.isEmpty {
                         desired.layer2[key] = .init(namespace: p.service.namespace, name: p.service.name, items: names)
-                        nowAssigned.insert(Assigned(service: p.service, protocol: "layer2"))
                         for ip in p.addresses {
-                            announced.insert(.init(service: p.service, protocol: "layer2", ip: ip))
                             layer2Entries.append(.init(ip: ip, service: p.service, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
                         }
                     }
@@ -482,17 +480,18 @@ public final class SpeakerRuntime: Sendable {
                     let peerNames = shared(Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted())
                     if !peerNames.isEmpty {
                         desired.bgp[key] = .init(namespace: p.service.namespace, name: p.service.name, items: peerNames)
-                        nowAssigned.insert(Assigned(service: p.service, protocol: "bgp"))
-                        for ip in p.addresses { announced.insert(.init(service: p.service, protocol: "bgp", ip: ip)) }
+                        for ip in p.addresses { bgpAnnounced.append(.init(service: p.service, ip: ip)) }
                     }
                 }
             }
-            for entry in nowAssigned.subtracting(assigned).sorted(by: { ($0.service, $0.protocol) < ($1.service, $1.protocol) }) {
-                notes.append(.init(namespace: entry.service.namespace, name: entry.service.name, uid: uids[entry.service.description] ?? nil,
+            let newlyAssigned = desired.layer2.filter { assigned.layer2[$0.key] == nil }.map { ($0.value, "layer2") }
+                + desired.bgp.filter { assigned.bgp[$0.key] == nil }.map { ($0.value, "bgp") }
+            for (status, proto) in newlyAssigned.sorted(by: { ($0.0.namespace, $0.0.name, $0.1) < ($1.0.namespace, $1.0.name, $1.1) }) {
+                notes.append(.init(namespace: status.namespace, name: status.name, uid: uids["\(status.namespace)/\(status.name)"] ?? nil,
                                    reason: "nodeAssigned",
-                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(entry.protocol)\"", warning: false))
+                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
             }
-            assigned = nowAssigned
+            assigned = desired
             for (key, message) in failuresByService.sorted(by: { $0.key < $1.key }) where failedNotes[key] != message {
                 let ns = String(key.split(separator: "/")[0]), name = String(key.split(separator: "/").dropFirst().joined(separator: "/"))
                 notes.append(.init(namespace: ns, name: name, uid: uids[key] ?? nil, reason: "announceFailed", message: message, warning: true))
@@ -500,7 +499,7 @@ public final class SpeakerRuntime: Sendable {
             }
             failedNotes = failuresByService
             reporter.set(desired, events: notes)
-            metrics.setAnnounced(announced, node: options.nodeName)
+            metrics.setAnnounced(layer2: layer2Entries, bgp: bgpAnnounced, node: options.nodeName)
 
             let interfaceReport = InterfaceEligibility.evaluate(interfaces, excludes: options.interfaceExcludes).map { i, d in
                 DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
@@ -522,10 +521,10 @@ public final class SpeakerRuntime: Sendable {
         var interfaces: [String]
     }
 
-    struct Assigned: Hashable {
+    /// An address announced by BGP, for `metallb_speaker_announced`.
+    struct Announced {
         var service: ServiceKey
-        /// `layer2` or `bgp` (string literals: no allocation).
-        var `protocol`: String
+        var ip: IPAddress
     }
 
     /// MetalLB's loadBalancerClass rule: unset handles Services without a class; set handles exactly that class.
@@ -538,22 +537,22 @@ public final class SpeakerRuntime: Sendable {
         var result = Set<LayerTwoAnnouncer.Announcement>()
         result.reserveCapacity(plan.desired.layer2.count)
         var failures: [String: String] = [:]
-        var cache: [Set<String>: [LinkEndpoint]] = [:]
+        var cache: [Set<String>: [SharedEndpoint]] = [:]
         let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service.description) } }, uniquingKeysWith: { a, _ in a })
         for (ip, listed) in plan.desired.layer2 {
-            let endpoints: [LinkEndpoint]
+            let endpoints: [SharedEndpoint]
             if let have = cache[listed] {
                 endpoints = have
             } else {
                 endpoints = InterfaceEligibility.evaluate(interfaces, listed: listed.sorted(), excludes: options.interfaceExcludes)
-                    .filter(\.decision.isEligible).compactMap { LinkEndpoint($0.interface) }
+                    .filter(\.decision.isEligible).compactMap { LinkEndpoint($0.interface).map(SharedEndpoint.init) }
                 cache[listed] = endpoints
             }
             var any = false
             for e in endpoints {
                 switch ip {
-                case .v4: guard !e.ipv4.isEmpty else { continue }
-                case .v6: guard e.linkLocal != nil else { continue }
+                case .v4: guard !e.endpoint.ipv4.isEmpty else { continue }
+                case .v6: guard e.endpoint.linkLocal != nil else { continue }
                 }
                 result.insert(.init(ip: ip, interface: e))
                 any = true

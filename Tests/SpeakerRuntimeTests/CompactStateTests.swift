@@ -136,8 +136,9 @@ struct CompactStateTests {
             return out
         }
         #expect(text().isEmpty)
-        metrics.setAnnounced([.init(service: ServiceKey(namespace: "shop", name: "web"), protocol: "layer2", ip: try IPAddress("192.0.2.10")),
-                              .init(service: ServiceKey(namespace: "a", name: "b"), protocol: "bgp", ip: try IPAddress("2001:db8::1"))], node: "n1")
+        let bgp = [SpeakerRuntime.Announced(service: ServiceKey(namespace: "a", name: "b"), ip: try IPAddress("2001:db8::1"))]
+        metrics.setAnnounced(layer2: [.init(ip: try IPAddress("192.0.2.10"), service: ServiceKey(namespace: "shop", name: "web"), interfaces: ["eth0"])],
+                             bgp: bgp, node: "n1")
         #expect(text() == """
             # HELP metallb_speaker_announced addresses this node announces, by service and protocol (desired state)
             # TYPE metallb_speaker_announced gauge
@@ -145,7 +146,7 @@ struct CompactStateTests {
             metallb_speaker_announced{service="shop/web",protocol="layer2",node="n1",ip="192.0.2.10"} 1
 
             """)
-        metrics.setAnnounced([.init(service: ServiceKey(namespace: "a", name: "b"), protocol: "bgp", ip: try IPAddress("2001:db8::1"))], node: "n1")
+        metrics.setAnnounced(layer2: [], bgp: bgp, node: "n1")
         #expect(!text().contains("192.0.2.10") && text().contains("2001:db8::1"))
     }
 }
