@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.
-BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev
+BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev
 APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
 # The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
 RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
@@ -17,6 +17,8 @@ FUZZ_SECONDS ?= 600
 RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
 	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
 	-Xlinker --no-warn-symbol-ordering
+# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle").
+SPEAKER_FLAGS := -Xlinker -ljemalloc
 
 .PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
@@ -60,7 +62,10 @@ test: deps check-deploy
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps
-	for p in $(RELEASE_PRODUCTS); do $(SWIFT) build -c release $(RELEASE_FLAGS) --product $$p || exit 1; done
+	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
+	  if [ -e $$b ] && [ tools/speaker.order -nt $$b ]; then rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file
+	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
+	  $(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p || exit 1; done
 
 # The release binaries carry the Swift runtime (no libswift*/Foundation .so needed at run time) and start.
 image-check:
@@ -71,6 +76,12 @@ image-check:
 	  echo "ok   $$p: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
 	done
 	@if [ -x .build/release/speaker ]; then .build/release/speaker validate deploy/examples/*.yaml >/dev/null && echo "ok   release speaker validates deploy/examples"; fi
+	@if [ -x .build/release/speaker ]; then \
+	  readelf --dyn-syms -W .build/release/speaker | grep -q ' malloc_conf$$' || { echo "speaker does not export malloc_conf: jemalloc would ignore it" >&2; exit 1; }; \
+	  ldd .build/release/speaker | awk '/=>/{print $$1}' | grep -n -e libjemalloc -e 'libc\.so' | tr '\n' ' ' | grep -q '^[0-9]*:libjemalloc.*:libc' \
+	    || { echo "speaker must load libjemalloc before libc (its malloc for the whole process)" >&2; exit 1; }; \
+	  tools/speaker-smoke.sh .build/release/speaker || exit 1; \
+	  echo "ok   release speaker runs on jemalloc (before libc, malloc_conf exported) and stops on SIGTERM"; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
 demo: deps

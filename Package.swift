@@ -108,8 +108,11 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        // glibc's malloc_trim for the speaker (returns what a burst freed).
+        // The speaker's allocator controls: glibc's mallopt/malloc_trim/mallinfo2, or jemalloc's mallctl when linked.
         .target(name: "CMalloc"),
+        // jemalloc's configuration for the speaker. `make release` links the speaker with libjemalloc.so.2 (see the
+        // Makefile's SPEAKER_FLAGS); debug builds, and so the test process that links the speaker's module, keep glibc.
+        .target(name: "CJemalloc"),
         // Layer 3: the speaker daemon's wiring: informers + membership → planner → layer 2 announcer and BGP sessions;
         // status objects, events, metrics, /debug/state.
         .target(
@@ -132,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "speaker",
             dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
-                           "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP", "CMalloc",
+                           "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP", "CMalloc", "CJemalloc",
                            .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import AdminHTTP
 import ArgumentParser
+import CJemalloc
 import CMalloc
 import Foundation
 import KubernetesClient
@@ -68,6 +69,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         do { try DaemonLogging.bootstrap(level: logLevel, format: logFormat) } catch { throw ValidationError(error.description) }
         beacon_malloc_tune()
+        var jemalloc: UnsafePointer<CChar>?
+        let allocator = beacon_jemalloc_version(&jemalloc) == 0 && beacon_malloc_is_jemalloc() != 0
+            ? "jemalloc \(jemalloc.map { String(cString: $0) } ?? "?")" : "glibc"
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[SpeakerMetrics.failoverSeconds] =
@@ -106,7 +110,7 @@ struct RunCommand: AsyncParsableCommand {
         config.userAgent = "beacon-speaker"
         let client = try KubernetesClient(configuration: config)
         let runtime = SpeakerRuntime(client: client, options: options, logger: logger, metricsFactory: factory)
-        logger.info("starting", metadata: ["server": "\(config.server)", "node": "\(node)", "namespace": "\(namespace)"])
+        logger.info("starting", metadata: ["server": "\(config.server)", "node": "\(node)", "namespace": "\(namespace)", "allocator": "\(allocator)"])
         var services: [any ServiceLifecycle.Service] = []
         if admin.port != 0 {
             let encoder = JSONEncoder()

@@ -1,0 +1,24 @@
+// The speaker's allocator: jemalloc (Debian's libjemalloc2). `make release` links the speaker with libjemalloc.so.2
+// (SPEAKER_FLAGS): as a shared library loaded before libc it replaces malloc for the whole process, the other shared
+// libraries included. (A static archive's malloc would stay local to the executable: the static Swift runtime links
+// with --exclude-libs ALL, and two allocators in one process crash.) Debug builds keep glibc's malloc.
+//
+// Why: with 10,000 Services, glibc's arenas kept about 30 MB resident around a 20 MB live heap (the long-lived
+// results of each pass land between the temporaries of the next, and a page with one live chunk stays). jemalloc
+// keeps each size class in its own slabs and returns a page as soon as it is empty. Measured with
+// `beacon-bench speaker-idle --services 10000` (Docs/benchmarks.md).
+#include "CJemalloc.h"
+
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen) __attribute__((weak));
+
+// Two arenas (the speaker has two cooperative threads and two event loops; one arena measured the same), no thread
+// caches (they hold freed chunks per thread), and empty pages returned at once instead of after 10 s. jemalloc reads
+// this symbol at its first allocation; MALLOC_CONF in the environment still overrides it. Without jemalloc it is an
+// unused string.
+const char *malloc_conf = "narenas:2,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0";
+
+int beacon_jemalloc_version(const char **version) {
+    if (!mallctl) return -1;
+    size_t size = sizeof(*version);
+    return mallctl("version", version, &size, NULL, 0);
+}
