@@ -484,10 +484,10 @@ public final class SpeakerRuntime: Sendable {
                     }
                 }
             }
-            let newlyAssigned = desired.layer2.filter { assigned.layer2[$0.key] == nil }.map { ($0.value, "layer2") }
-                + desired.bgp.filter { assigned.bgp[$0.key] == nil }.map { ($0.value, "bgp") }
-            for (status, proto) in newlyAssigned.sorted(by: { ($0.0.namespace, $0.0.name, $0.1) < ($1.0.namespace, $1.0.name, $1.1) }) {
-                notes.append(.init(namespace: status.namespace, name: status.name, uid: uids["\(status.namespace)/\(status.name)"] ?? nil,
+            let newlyAssigned = desired.layer2.filter { assigned.layer2[$0.key] == nil }.map { ($0.key, $0.value, "layer2") }
+                + desired.bgp.filter { assigned.bgp[$0.key] == nil }.map { ($0.key, $0.value, "bgp") }
+            for (key, status, proto) in newlyAssigned.sorted(by: { ($0.1.namespace, $0.1.name, $0.2) < ($1.1.namespace, $1.1.name, $1.2) }) {
+                notes.append(.init(namespace: status.namespace, name: status.name, uid: uids[key] ?? nil,
                                    reason: "nodeAssigned",
                                    message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
             }

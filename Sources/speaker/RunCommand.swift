@@ -70,8 +70,7 @@ struct RunCommand: AsyncParsableCommand {
         do { try DaemonLogging.bootstrap(level: logLevel, format: logFormat) } catch { throw ValidationError(error.description) }
         beacon_malloc_tune()
         var jemalloc: UnsafePointer<CChar>?
-        let allocator = beacon_jemalloc_version(&jemalloc) == 0 && beacon_malloc_is_jemalloc() != 0
-            ? "jemalloc \(jemalloc.map { String(cString: $0) } ?? "?")" : "glibc"
+        let allocator = beacon_jemalloc_version(&jemalloc) == 0 ? "jemalloc \(jemalloc.map { String(cString: $0) } ?? "?")" : "glibc"
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[SpeakerMetrics.failoverSeconds] =
