@@ -50,15 +50,17 @@ extension JSONValue: APIObject {
 /// fields are set, and a cache of 10,000 of them is most of a speaker's heap.
 public protocol CachedObject<Object>: AnyObject, Sendable {
     associatedtype Object: APIObject
-    /// The object as the cache's readers see it.
-    var object: Object { get }
+    /// The object as the cache's readers see it. `key` is the cache's key for it (its namespace and name), so a
+    /// record need not keep them a second time.
+    func object(_ key: ObjectKey) -> Object
 }
 
 /// The whole object, on the heap: the table then holds a reference, not the struct (a hash table keeps up to twice
 /// as many slots as entries).
 public final class WholeObject<Object: APIObject>: CachedObject {
-    public let object: Object
-    public init(_ object: Object) { self.object = object }
+    public let whole: Object
+    public init(_ object: Object) { whole = object }
+    public func object(_ key: ObjectKey) -> Object { whole }
 }
 
 /// A change an informer delivers. After a relist only real differences are delivered, never the unchanged rest.
@@ -101,7 +103,8 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Server-side watch timeout; client-go picks 5–10 minutes at random so that watches do not expire together.
     let watchTimeout: ClosedRange<Int>
     /// Makes the cache's record of an object (client-go's transform): keep only the fields the reader needs, so a
-    /// cache of 10,000 Services costs what those fields cost. The record must keep the key and resourceVersion.
+    /// cache of 10,000 Services costs what those fields cost. The record must keep the resourceVersion; the namespace and
+    /// name come back from the cache key.
     let store: @Sendable (Object) -> any CachedObject<Object>
 
     public init(client: KubernetesClient, resource: Resource<Object>, namespace: String? = nil, options: ListOptions = ListOptions(),
@@ -122,10 +125,10 @@ public final class Informer<Object: APIObject>: Sendable {
 
     /// Every cached object, in namespace/name order.
     public func snapshot() -> [Object] {
-        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0]?.object } }
+        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0]?.object($0) } }
     }
 
-    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key]?.object } }
+    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key]?.object(key) } }
 
     public var count: Int { state.withLock { $0.cache.count } }
 
@@ -221,14 +224,14 @@ public final class Informer<Object: APIObject>: Sendable {
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             for (key, entry) in fresh {
-                let new = entry.object
-                if let old = s.cache[key]?.object {
+                let new = entry.object(key)
+                if let old = s.cache[key]?.object(key) {
                     if old.objectResourceVersion != new.objectResourceVersion || old != new { events.append(.updated(old: old, new: new)) }
                 } else {
                     events.append(.added(new))
                 }
             }
-            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old.object)) }
+            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old.object(key))) }
             let firstSync = !s.synced
             s.cache = fresh
             s.resourceVersion = list.metadata.resourceVersion
@@ -243,7 +246,7 @@ public final class Informer<Object: APIObject>: Sendable {
         switch received {
         case .added(let o), .modified(let o):
             let entry = store(o)
-            change = .put(entry, entry.object)
+            change = .put(entry, entry.object(o.objectKey))
         case .deleted(let o): change = .delete(o)
         case .bookmark(let rv): change = .bookmark(rv)
         }
@@ -254,7 +257,7 @@ public final class Informer<Object: APIObject>: Sendable {
                 if !rv.isEmpty { s.resourceVersion = rv }
             case .put(let entry, let o):
                 let key = o.objectKey
-                if let old = s.cache[key]?.object {
+                if let old = s.cache[key]?.object(key) {
                     // A replayed event (same resourceVersion) is not a change.
                     if old.objectResourceVersion != o.objectResourceVersion { events.append(.updated(old: old, new: o)) }
                 } else {
@@ -263,7 +266,7 @@ public final class Informer<Object: APIObject>: Sendable {
                 s.cache[key] = entry
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             case .delete(let o):
-                if let old = s.cache.removeValue(forKey: o.objectKey)?.object { events.append(.deleted(old)) }
+                if let old = s.cache.removeValue(forKey: o.objectKey)?.object(o.objectKey) { events.append(.deleted(old)) }
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             }
             deliver(events, &s)

@@ -5,60 +5,97 @@ import NetworkPrimitives
 /// What the speaker keeps of the objects it watches: the fields the planner and the status writer read, in records
 /// that hold only those fields and rebuild the object when read (ports, cluster IPs, selectors, managed fields and most
 /// annotations go). With 10,000 Services the caches are most of a speaker's heap: a whole Service struct is about 400
-/// bytes inline even with its fields nil, these records about 150.
+/// bytes inline even with its fields nil, a Service record about 110.
 enum CacheProjection {
     @Sendable static func service(_ s: Service) -> any CachedObject<Service> { ServiceRecord(s) }
 
     @Sendable static func endpointSlice(_ e: EndpointSlice) -> any CachedObject<EndpointSlice> { EndpointSliceRecord(e) }
 
+    /// About 110 bytes a Service (a 112-byte allocation): the namespace and name come from the cache key, `spec.type`
+    /// and `externalTrafficPolicy` are a byte each when Kubernetes knows the value, the usual single ingress address
+    /// sits inline, and what most Services leave unset waits in one optional box.
     final class ServiceRecord: CachedObject {
-        let namespace: String?
-        let name: String?
-        let uid: CompactUID?
         let resourceVersion: String?
-        let labels: [String: String]?
-        /// The annotations the planner reads (the pool, and both spellings of allow-shared-ip), as fields: a one-entry
-        /// dictionary costs about 220 bytes.
+        /// `metallb.io/ip-allocated-from-pool`: the controller sets it on every Service it assigns.
         let pool: String?
-        let allowShared: String?
-        let allowSharedLegacy: String?
-        let type: String?
-        let loadBalancerClass: String?
-        let externalTrafficPolicy: String?
+        let labels: [String: String]?
+        let rare: Rare?
+        let uid: CompactUID?
+        let type: Known
+        let policy: Known
         let ingress: CompactIngress?
 
+        /// The fields few Services set, and spellings of type or policy that `Known` has no code for.
+        final class Rare: Sendable {
+            let allowShared: String?
+            let allowSharedLegacy: String?
+            let loadBalancerClass: String?
+            let type: String?
+            let policy: String?
+
+            init?(allowShared: String?, allowSharedLegacy: String?, loadBalancerClass: String?, type: String?, policy: String?) {
+                guard allowShared != nil || allowSharedLegacy != nil || loadBalancerClass != nil || type != nil || policy != nil else { return nil }
+                self.allowShared = allowShared
+                self.allowSharedLegacy = allowSharedLegacy
+                self.loadBalancerClass = loadBalancerClass
+                self.type = type
+                self.policy = policy
+            }
+        }
+
         init(_ s: Service) {
-            namespace = s.metadata.namespace
-            name = s.metadata.name
-            uid = s.metadata.uid.map(CompactUID.init)
             resourceVersion = s.metadata.resourceVersion
             labels = s.metadata.labels
             let a = s.metadata.annotations
             pool = a?["metallb.io/ip-allocated-from-pool"]
-            allowShared = a?["metallb.io/allow-shared-ip"]
-            allowSharedLegacy = a?["metallb.universe.tf/allow-shared-ip"]
-            type = s.spec.type
-            loadBalancerClass = s.spec.loadBalancerClass
-            externalTrafficPolicy = s.spec.externalTrafficPolicy
+            uid = s.metadata.uid.map(CompactUID.init)
+            type = Known(s.spec.type)
+            policy = Known(s.spec.externalTrafficPolicy)
+            rare = Rare(allowShared: a?["metallb.io/allow-shared-ip"], allowSharedLegacy: a?["metallb.universe.tf/allow-shared-ip"],
+                        loadBalancerClass: s.spec.loadBalancerClass,
+                        type: type == .other ? s.spec.type : nil, policy: policy == .other ? s.spec.externalTrafficPolicy : nil)
             ingress = s.status?.loadBalancer?.ingress.map(CompactIngress.init)
         }
 
-        var object: Service {
-            var meta = ObjectMeta(name: name, namespace: namespace, labels: labels)
+        func object(_ key: ObjectKey) -> Service {
+            var meta = ObjectMeta(name: key.name, namespace: key.namespace.isEmpty ? nil : key.namespace, labels: labels)
             meta.uid = uid?.text
             meta.resourceVersion = resourceVersion
             var a: [String: String] = [:]
             if let pool { a["metallb.io/ip-allocated-from-pool"] = pool }
-            if let allowShared { a["metallb.io/allow-shared-ip"] = allowShared }
-            if let allowSharedLegacy { a["metallb.universe.tf/allow-shared-ip"] = allowSharedLegacy }
+            if let v = rare?.allowShared { a["metallb.io/allow-shared-ip"] = v }
+            if let v = rare?.allowSharedLegacy { a["metallb.universe.tf/allow-shared-ip"] = v }
             meta.annotations = a.isEmpty ? nil : a
-            var spec = ServiceSpec(type: type)
-            spec.loadBalancerClass = loadBalancerClass
-            spec.externalTrafficPolicy = externalTrafficPolicy
+            var spec = ServiceSpec(type: type == .other ? rare?.type : type.text)
+            spec.loadBalancerClass = rare?.loadBalancerClass
+            spec.externalTrafficPolicy = policy == .other ? rare?.policy : policy.text
             var out = Service(metadata: meta, spec: spec, status: ingress.map { ServiceStatus(loadBalancer: LoadBalancerStatus(ingress: $0.entries)) })
             out.apiVersion = nil
             out.kind = nil
             return out
+        }
+    }
+
+    /// The values Kubernetes defines for `spec.type` and `spec.externalTrafficPolicy`, a byte each; `.other` means
+    /// the text is kept as it came.
+    enum Known: UInt8, Sendable, CaseIterable {
+        case unset, loadBalancer, clusterIP, nodePort, externalName, cluster, local, other
+
+        init(_ text: String?) {
+            guard let text else { self = .unset; return }
+            self = Self.allCases.first { $0 != .unset && $0 != .other && $0.text == text } ?? .other
+        }
+
+        var text: String? {
+            switch self {
+            case .unset, .other: nil
+            case .loadBalancer: "LoadBalancer"
+            case .clusterIP: "ClusterIP"
+            case .nodePort: "NodePort"
+            case .externalName: "ExternalName"
+            case .cluster: "Cluster"
+            case .local: "Local"
+            }
         }
     }
 
@@ -110,35 +147,58 @@ enum CacheProjection {
     }
 
     /// `status.loadBalancer.ingress` as addresses when every entry is just an address in its canonical text with one
-    /// shared ipMode (what a LoadBalancer controller writes): an entry is otherwise about 140 bytes with its string.
-    /// Anything else (hostnames, ports, other spellings) is kept as it came.
+    /// shared ipMode that Kubernetes defines (what a LoadBalancer controller writes); one address, the usual case, needs
+    /// no array. An entry is otherwise about 140 bytes with its string. Anything else (hostnames, ports, other spellings)
+    /// is kept as it came.
     enum CompactIngress: Hashable, Sendable {
-        case addresses([IPAddress], ipMode: String?)
+        case one(IPAddress, mode: IPMode)
+        case addresses([IPAddress], mode: IPMode)
         case verbatim([LoadBalancerIngress])
 
+        enum IPMode: UInt8, Hashable, Sendable {
+            case unset, vip, proxy
+
+            init?(_ text: String?) {
+                switch text {
+                case nil: self = .unset
+                case "VIP": self = .vip
+                case "Proxy": self = .proxy
+                default: return nil
+                }
+            }
+
+            var text: String? {
+                switch self {
+                case .unset: nil
+                case .vip: "VIP"
+                case .proxy: "Proxy"
+                }
+            }
+        }
+
         init(_ entries: [LoadBalancerIngress]) {
-            let mode = entries.first?.ipMode
+            guard let mode = IPMode(entries.first?.ipMode) else { self = .verbatim(entries); return }
             var ips: [IPAddress] = []
             ips.reserveCapacity(entries.count)
             for e in entries {
-                guard let text = e.ip, e.hostname == nil, e.ports == nil, e.ipMode == mode,
+                guard let text = e.ip, e.hostname == nil, e.ports == nil, e.ipMode == mode.text,
                       let ip = try? IPAddress(text), ip.description == text else { self = .verbatim(entries); return }
                 ips.append(ip)
             }
-            self = .addresses(ips, ipMode: mode)
+            self = ips.count == 1 ? .one(ips[0], mode: mode) : .addresses(ips, mode: mode)
         }
 
         var entries: [LoadBalancerIngress] {
             switch self {
             case .verbatim(let e): return e
-            case .addresses(let ips, let mode): return ips.map { LoadBalancerIngress(ip: $0.description, ipMode: mode) }
+            case .one(let ip, let mode): return [LoadBalancerIngress(ip: ip.description, ipMode: mode.text)]
+            case .addresses(let ips, let mode): return ips.map { LoadBalancerIngress(ip: $0.description, ipMode: mode.text) }
             }
         }
     }
 
+    /// The namespace and name come from the cache key.
     final class EndpointSliceRecord: CachedObject {
-        let namespace: String?
-        let name: String?
         let resourceVersion: String?
         let service: String?
         let addressType: String
@@ -146,16 +206,15 @@ enum CacheProjection {
         let endpoints: [CompactEndpoint]
 
         init(_ e: EndpointSlice) {
-            namespace = e.metadata.namespace
-            name = e.metadata.name
             resourceVersion = e.metadata.resourceVersion
             service = e.serviceName
             addressType = e.addressType
             endpoints = e.endpoints.map { CompactEndpoint(nodeName: $0.nodeName, conditions: $0.conditions) }
         }
 
-        var object: EndpointSlice {
-            var meta = ObjectMeta(name: name, namespace: namespace, labels: service.map { [EndpointSlice.serviceNameLabel: $0] })
+        func object(_ key: ObjectKey) -> EndpointSlice {
+            var meta = ObjectMeta(name: key.name, namespace: key.namespace.isEmpty ? nil : key.namespace,
+                                  labels: service.map { [EndpointSlice.serviceNameLabel: $0] })
             meta.resourceVersion = resourceVersion
             var out = EndpointSlice(metadata: meta, addressType: addressType, endpoints: endpoints.map(\.endpoint))
             out.apiVersion = nil

@@ -25,7 +25,7 @@ struct CompactStateTests {
              "status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10","ipMode":"VIP"}]}}}
             """)
         let record = CacheProjection.service(full)
-        let s = record.object
+        let s = record.object(full.objectKey)
         #expect(s.metadata.name == "web" && s.metadata.namespace == "shop" && s.metadata.uid == full.metadata.uid)
         #expect(s.metadata.resourceVersion == "42" && s.metadata.labels == ["app": "web"])
         #expect(s.metadata.annotations == ["metallb.io/allow-shared-ip": "k", "metallb.io/ip-allocated-from-pool": "lan",
@@ -34,9 +34,28 @@ struct CompactStateTests {
         #expect(s.spec.ports == nil && s.spec.selector == nil && s.spec.clusterIP == nil)
         #expect(s.status?.loadBalancer?.ingress == [LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP")])
         #expect(s.objectKey == full.objectKey && s.objectResourceVersion == "42")
-        #expect(record.object == s, "rebuilding is deterministic")
-        let bare = CacheProjection.service(try decode(Service.self, #"{"metadata":{"name":"a","namespace":"b"},"spec":{}}"#)).object
-        #expect(bare.status == nil && bare.metadata.annotations == nil && bare.spec.type == nil)
+        #expect(record.object(full.objectKey) == s, "rebuilding is deterministic")
+        let bareService = try decode(Service.self, #"{"metadata":{"name":"a","namespace":"b"},"spec":{}}"#)
+        let bareRecord = try #require(CacheProjection.service(bareService) as? CacheProjection.ServiceRecord)
+        let bare = bareRecord.object(bareService.objectKey)
+        #expect(bare.status == nil && bare.metadata.annotations == nil && bare.spec.type == nil && bare.metadata.namespace == "b")
+        #expect(bareRecord.rare == nil, "nothing rare, no box")
+        #expect((CacheProjection.service(full) as? CacheProjection.ServiceRecord)?.rare != nil, "a class and allow-shared go in the box")
+    }
+
+    @Test("type and externalTrafficPolicy: known values are a byte, any other spelling comes back as it came", arguments: [
+        (nil, nil), ("LoadBalancer", "Cluster"), ("LoadBalancer", "Local"), ("ClusterIP", nil), ("NodePort", "Cluster"),
+        ("ExternalName", nil), ("loadbalancer", "local"), ("LoadBalancer", "Cluster "), ("", ""), ("Local", "LoadBalancer"),
+    ] as [(String?, String?)])
+    func spellings(_ type: String?, _ policy: String?) {
+        var spec = ServiceSpec(type: type)
+        spec.externalTrafficPolicy = policy
+        let service = Service(metadata: ObjectMeta(name: "a", namespace: "b"), spec: spec)
+        let record = CacheProjection.ServiceRecord(service)
+        let back = record.object(service.objectKey)
+        #expect(back.spec.type == type && back.spec.externalTrafficPolicy == policy)
+        let known = [nil, "LoadBalancer", "ClusterIP", "NodePort", "ExternalName", "Cluster", "Local"]
+        #expect((record.rare == nil) == (known.contains(type) && known.contains(policy)), "the box only for unknown spellings")
     }
 
     @Test("a uid is packed only when its text comes back exactly", arguments: [
@@ -61,11 +80,18 @@ struct CompactStateTests {
         ([LoadBalancerIngress(ip: "192.0.2.10", hostname: "lb.example")], false),
         ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "VIP"), LoadBalancerIngress(ip: "192.0.2.11", ipMode: "Proxy")], false),
         ([LoadBalancerIngress(ip: "not-an-ip")], false),
+        ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "Proxy"), LoadBalancerIngress(ip: "2001:db8::1", ipMode: "Proxy")], true),
+        ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "vip")], false),
+        ([LoadBalancerIngress(ip: "192.0.2.10", ipMode: "")], false),
     ])
     func ingress(_ entries: [LoadBalancerIngress], _ compact: Bool) {
         let c = CacheProjection.CompactIngress(entries)
         #expect(c.entries == entries)
-        if case .addresses = c { #expect(compact) } else { #expect(!compact) }
+        switch c {
+        case .one: #expect(compact && entries.count == 1, "one address needs no array")
+        case .addresses: #expect(compact && entries.count != 1)
+        case .verbatim: #expect(!compact)
+        }
     }
 
     @Test("an endpoint's conditions round-trip through one byte, every combination")
@@ -90,13 +116,14 @@ struct CompactStateTests {
              "ports":[{"port":80}],"endpoints":[{"addresses":["10.1.0.4"],"conditions":{"ready":true,"serving":true},"nodeName":"n1","zone":"z"},
              {"addresses":["10.1.0.5"],"conditions":{"ready":false,"serving":true,"terminating":true},"nodeName":"n2"}]}
             """)
-        let e = CacheProjection.endpointSlice(full).object
+        let e = CacheProjection.endpointSlice(full).object(full.objectKey)
         #expect(e.serviceName == "web" && e.metadata.labels == [EndpointSlice.serviceNameLabel: "web"])
         #expect(e.objectKey == full.objectKey && e.objectResourceVersion == "7" && e.addressType == "IPv4")
         #expect(e.endpoints.map(\.nodeName) == ["n1", "n2"] && e.endpoints.map(\.conditions) == full.endpoints.map(\.conditions))
         #expect(e.endpoints.allSatisfy { $0.addresses.isEmpty && $0.zone == nil } && e.ports == nil)
-        let orphan = CacheProjection.endpointSlice(try decode(EndpointSlice.self, #"{"metadata":{"name":"o","namespace":"b"},"addressType":"IPv6","endpoints":[]}"#)).object
-        #expect(orphan.serviceName == nil && orphan.metadata.labels == nil)
+        let orphanSlice = try decode(EndpointSlice.self, #"{"metadata":{"name":"o","namespace":"b"},"addressType":"IPv6","endpoints":[]}"#)
+        let orphan = CacheProjection.endpointSlice(orphanSlice).object(orphanSlice.objectKey)
+        #expect(orphan.serviceName == nil && orphan.metadata.labels == nil && orphan.objectKey == orphanSlice.objectKey)
     }
 
     @Test("a status stamp matches the status the writer would send, and only that one")
