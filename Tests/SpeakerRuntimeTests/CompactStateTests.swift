@@ -144,6 +144,23 @@ struct CompactStateTests {
         #expect(StatusStamp.resource(.serviceL2Statuses).plural == "servicel2statuses")
     }
 
+    @Test("status object names: stable, at most 15 bytes, DNS-safe, distinct across 20,000 Services and per node")
+    func statusNames() {
+        var seen = Set<String>()
+        for i in 0..<20_000 {
+            for prefix in ["l2-", "bgp-"] {
+                let name = StatusReporter.objectName(prefix, node: "node-\(i % 7)", namespace: "ns\(i % 13)", name: "svc-\(i)")
+                #expect(name.utf8.count <= 15 && name.hasPrefix(prefix), "\(name)")
+                #expect(name.dropFirst(prefix.count).utf8.allSatisfy { (48...57).contains($0) || (97...122).contains($0) }, "\(name)")
+                #expect(seen.insert(name).inserted, "\(name) collides")
+            }
+        }
+        let once = StatusReporter.objectName("l2-", node: "n1", namespace: "shop", name: "web")
+        #expect(once == StatusReporter.objectName("l2-", node: "n1", namespace: "shop", name: "web"), "stable across calls and restarts")
+        #expect(once != StatusReporter.objectName("l2-", node: "n2", namespace: "shop", name: "web"), "each node its own")
+        #expect(once != StatusReporter.objectName("l2-", node: "n1", namespace: "sho", name: "pweb"))
+    }
+
     @Test("label values are escaped; samples and headers are exposition text", arguments: [
         ("plain", "plain"), (#"a"b"#, #"a\"b"#), (#"a\b"#, #"a\\b"#), ("a\nb", #"a\nb"#), ("", ""), ("ünï", "ünï"),
     ])
