@@ -63,6 +63,22 @@ public final class WholeObject<Object: APIObject>: CachedObject {
     public func object(_ key: ObjectKey) -> Object { whole }
 }
 
+/// How an informer's cache keeps its objects: one kind of record, made from each object and read back with its key.
+/// The cache holds plain references (8 bytes a slot, not the 16 of a protocol existential); the record type is fixed
+/// here, so reading one back needs no dynamic cast.
+public struct Projection<Object: APIObject>: Sendable {
+    let make: @Sendable (Object) -> any AnyObject & Sendable
+    let read: @Sendable (any AnyObject & Sendable, ObjectKey) -> Object
+
+    public init<Record: CachedObject>(_ make: @escaping @Sendable (Object) -> Record) where Record.Object == Object {
+        self.make = make
+        read = { record, key in unsafeDowncast(record, to: Record.self).object(key) }
+    }
+
+    /// Each object kept as it came.
+    public static var whole: Self { Projection { WholeObject($0) } }
+}
+
 /// A change an informer delivers. After a relist only real differences are delivered, never the unchanged rest.
 public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
     case added(Object)
@@ -84,7 +100,7 @@ public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
 /// exponentially with jitter (0.25 s doubling to 30 s, reset after a healthy watch).
 public final class Informer<Object: APIObject>: Sendable {
     struct State {
-        var cache: [ObjectKey: any CachedObject<Object>] = [:]
+        var cache: [ObjectKey: any AnyObject & Sendable] = [:]
         var resourceVersion: String?
         var synced = false
         var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
@@ -105,12 +121,12 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Makes the cache's record of an object (client-go's transform): keep only the fields the reader needs, so a
     /// cache of 10,000 Services costs what those fields cost. The record must keep the resourceVersion; the namespace and
     /// name come back from the cache key.
-    let store: @Sendable (Object) -> any CachedObject<Object>
+    let projection: Projection<Object>
 
     public init(client: KubernetesClient, resource: Resource<Object>, namespace: String? = nil, options: ListOptions = ListOptions(),
                 watchTimeout: ClosedRange<Int> = 300...600, logger: Logger = Logger(label: "beacon.informer"),
-                store: @escaping @Sendable (Object) -> any CachedObject<Object> = { WholeObject($0) }) {
-        self.store = store
+                store projection: Projection<Object> = .whole) {
+        self.projection = projection
         self.client = client
         self.resource = resource
         self.namespace = namespace
@@ -125,10 +141,10 @@ public final class Informer<Object: APIObject>: Sendable {
 
     /// Every cached object, in namespace/name order.
     public func snapshot() -> [Object] {
-        state.withLock { s in s.cache.keys.sorted().compactMap { s.cache[$0]?.object($0) } }
+        state.withLock { s in s.cache.keys.sorted().compactMap { key in s.cache[key].map { projection.read($0, key) } } }
     }
 
-    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key]?.object(key) } }
+    public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key].map { projection.read($0, key) } } }
 
     public var count: Int { state.withLock { $0.cache.count } }
 
@@ -218,20 +234,20 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Lists everything and replaces the cache, delivering only the differences.
     func relist() async throws {
         let list = try await client.list(resource, namespace: namespace, options: options)
-        var fresh: [ObjectKey: any CachedObject<Object>] = [:]
+        var fresh: [ObjectKey: any AnyObject & Sendable] = [:]
         fresh.reserveCapacity(list.items.count)
-        for item in list.items { fresh[item.objectKey] = store(item) }
+        for item in list.items { fresh[item.objectKey] = projection.make(item) }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
             for (key, entry) in fresh {
-                let new = entry.object(key)
-                if let old = s.cache[key]?.object(key) {
+                let new = projection.read(entry, key)
+                if let old = s.cache[key].map({ projection.read($0, key) }) {
                     if old.objectResourceVersion != new.objectResourceVersion || old != new { events.append(.updated(old: old, new: new)) }
                 } else {
                     events.append(.added(new))
                 }
             }
-            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(old.object(key))) }
+            for (key, old) in s.cache where fresh[key] == nil { events.append(.deleted(projection.read(old, key))) }
             let firstSync = !s.synced
             s.cache = fresh
             s.resourceVersion = list.metadata.resourceVersion
@@ -245,8 +261,8 @@ public final class Informer<Object: APIObject>: Sendable {
         let change: CacheChange
         switch received {
         case .added(let o), .modified(let o):
-            let entry = store(o)
-            change = .put(entry, entry.object(o.objectKey))
+            let entry = projection.make(o)
+            change = .put(entry, projection.read(entry, o.objectKey))
         case .deleted(let o): change = .delete(o)
         case .bookmark(let rv): change = .bookmark(rv)
         }
@@ -257,7 +273,7 @@ public final class Informer<Object: APIObject>: Sendable {
                 if !rv.isEmpty { s.resourceVersion = rv }
             case .put(let entry, let o):
                 let key = o.objectKey
-                if let old = s.cache[key]?.object(key) {
+                if let old = s.cache[key].map({ projection.read($0, key) }) {
                     // A replayed event (same resourceVersion) is not a change.
                     if old.objectResourceVersion != o.objectResourceVersion { events.append(.updated(old: old, new: o)) }
                 } else {
@@ -266,7 +282,7 @@ public final class Informer<Object: APIObject>: Sendable {
                 s.cache[key] = entry
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             case .delete(let o):
-                if let old = s.cache.removeValue(forKey: o.objectKey)?.object(o.objectKey) { events.append(.deleted(old)) }
+                if let old = s.cache.removeValue(forKey: o.objectKey).map({ projection.read($0, o.objectKey) }) { events.append(.deleted(old)) }
                 if let rv = o.objectResourceVersion { s.resourceVersion = rv }
             }
             deliver(events, &s)
@@ -274,7 +290,7 @@ public final class Informer<Object: APIObject>: Sendable {
     }
 
     /// A watch change with its cache record and the object as readers will see it, both made outside the lock.
-    enum CacheChange { case put(any CachedObject<Object>, Object), delete(Object), bookmark(String) }
+    enum CacheChange { case put(any AnyObject & Sendable, Object), delete(Object), bookmark(String) }
 
     /// Delivers events, and signals "something changed" when there are any, or when the cache has just synced for
     /// the first time (an empty list is news too). Not on bookmarks or replays: a signal costs the reader a pass, and

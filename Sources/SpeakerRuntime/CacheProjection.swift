@@ -7,9 +7,9 @@ import NetworkPrimitives
 /// annotations go). With 10,000 Services the caches are most of a speaker's heap: a whole Service struct is about 400
 /// bytes inline even with its fields nil, a Service record about 110.
 enum CacheProjection {
-    @Sendable static func service(_ s: Service) -> any CachedObject<Service> { ServiceRecord(s) }
+    static let service = Projection<Service> { ServiceRecord($0) }
 
-    @Sendable static func endpointSlice(_ e: EndpointSlice) -> any CachedObject<EndpointSlice> { EndpointSliceRecord(e) }
+    static let endpointSlice = Projection<EndpointSlice> { EndpointSliceRecord($0) }
 
     /// About 110 bytes a Service (a 112-byte allocation): the namespace and name come from the cache key, `spec.type`
     /// and `externalTrafficPolicy` are a byte each when Kubernetes knows the value, the usual single ingress address

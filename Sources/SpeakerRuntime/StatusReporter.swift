@@ -95,8 +95,10 @@ final class StatusReporter: Sendable {
     func run() async throws {
         // Only the name and the status are compared, and the status only by its hash: the cache keeps a StatusStamp
         // per object (a cached status object cost about 1 KB per Service, a JSONValue of name and hash 400 bytes).
-        let l2 = Informer(client: client, resource: StatusStamp.resource(.serviceL2Statuses), namespace: namespace, options: selector, logger: logger)
-        let bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger)
+        let l2 = Informer(client: client, resource: StatusStamp.resource(.serviceL2Statuses), namespace: namespace, options: selector, logger: logger,
+                          store: StatusStamp.projection)
+        let bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger,
+                           store: StatusStamp.projection)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await l2.run() }
             group.addTask { await bgp.run() }
@@ -253,6 +255,30 @@ struct StatusStamp: APIObject {
     }
 
     enum CodingKeys: String, CodingKey { case metadata, status }
+
+    init(namespace: String, name: String, resourceVersion: String?, digest: Int) {
+        self.namespace = namespace
+        self.name = name
+        self.resourceVersion = resourceVersion
+        self.digest = digest
+    }
+
+    /// The cache keeps 32 bytes of a stamp: the namespace and name come back from the cache key.
+    final class Record: CachedObject {
+        let resourceVersion: String?
+        let digest: Int
+
+        init(_ s: StatusStamp) {
+            resourceVersion = s.resourceVersion
+            digest = s.digest
+        }
+
+        func object(_ key: ObjectKey) -> StatusStamp {
+            StatusStamp(namespace: key.namespace, name: key.name, resourceVersion: resourceVersion, digest: digest)
+        }
+    }
+
+    static let projection = Projection<StatusStamp> { Record($0) }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -24,7 +24,7 @@ struct CompactStateTests {
              "selector":{"app":"web"},"clusterIP":"10.0.0.5"},
              "status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10","ipMode":"VIP"}]}}}
             """)
-        let record = CacheProjection.service(full)
+        let record = CacheProjection.ServiceRecord(full)
         let s = record.object(full.objectKey)
         #expect(s.metadata.name == "web" && s.metadata.namespace == "shop" && s.metadata.uid == full.metadata.uid)
         #expect(s.metadata.resourceVersion == "42" && s.metadata.labels == ["app": "web"])
@@ -36,11 +36,11 @@ struct CompactStateTests {
         #expect(s.objectKey == full.objectKey && s.objectResourceVersion == "42")
         #expect(record.object(full.objectKey) == s, "rebuilding is deterministic")
         let bareService = try decode(Service.self, #"{"metadata":{"name":"a","namespace":"b"},"spec":{}}"#)
-        let bareRecord = try #require(CacheProjection.service(bareService) as? CacheProjection.ServiceRecord)
+        let bareRecord = CacheProjection.ServiceRecord(bareService)
         let bare = bareRecord.object(bareService.objectKey)
         #expect(bare.status == nil && bare.metadata.annotations == nil && bare.spec.type == nil && bare.metadata.namespace == "b")
         #expect(bareRecord.rare == nil, "nothing rare, no box")
-        #expect((CacheProjection.service(full) as? CacheProjection.ServiceRecord)?.rare != nil, "a class and allow-shared go in the box")
+        #expect(CacheProjection.ServiceRecord(full).rare != nil, "a class and allow-shared go in the box")
     }
 
     @Test("type and externalTrafficPolicy: known values are a byte, any other spelling comes back as it came", arguments: [
@@ -116,13 +116,13 @@ struct CompactStateTests {
              "ports":[{"port":80}],"endpoints":[{"addresses":["10.1.0.4"],"conditions":{"ready":true,"serving":true},"nodeName":"n1","zone":"z"},
              {"addresses":["10.1.0.5"],"conditions":{"ready":false,"serving":true,"terminating":true},"nodeName":"n2"}]}
             """)
-        let e = CacheProjection.endpointSlice(full).object(full.objectKey)
+        let e = CacheProjection.EndpointSliceRecord(full).object(full.objectKey)
         #expect(e.serviceName == "web" && e.metadata.labels == [EndpointSlice.serviceNameLabel: "web"])
         #expect(e.objectKey == full.objectKey && e.objectResourceVersion == "7" && e.addressType == "IPv4")
         #expect(e.endpoints.map(\.nodeName) == ["n1", "n2"] && e.endpoints.map(\.conditions) == full.endpoints.map(\.conditions))
         #expect(e.endpoints.allSatisfy { $0.addresses.isEmpty && $0.zone == nil } && e.ports == nil)
         let orphanSlice = try decode(EndpointSlice.self, #"{"metadata":{"name":"o","namespace":"b"},"addressType":"IPv6","endpoints":[]}"#)
-        let orphan = CacheProjection.endpointSlice(orphanSlice).object(orphanSlice.objectKey)
+        let orphan = CacheProjection.EndpointSliceRecord(orphanSlice).object(orphanSlice.objectKey)
         #expect(orphan.serviceName == nil && orphan.metadata.labels == nil && orphan.objectKey == orphanSlice.objectKey)
     }
 
@@ -137,6 +137,7 @@ struct CompactStateTests {
             """)
         #expect(stamp.name == "l2-0123456789abcdef" && stamp.namespace == "metallb-system" && stamp.resourceVersion == "99")
         #expect(stamp.digest == wanted.hashValue)
+        #expect(StatusStamp.Record(stamp).object(stamp.objectKey) == stamp, "the cache's record gives the stamp back")
         let other: JSONValue = ["interfaces": [["name": "eth1"]], "node": "n1", "serviceName": "web", "serviceNamespace": "shop"]
         #expect(stamp.digest != other.hashValue)
         let empty = try decode(StatusStamp.self, #"{"metadata":{"name":"l2-x","namespace":"m"}}"#)
