@@ -148,6 +148,22 @@ public final class Informer<Object: APIObject>: Sendable {
 
     public var count: Int { state.withLock { $0.cache.count } }
 
+    /// Rebuilds, in place, each record for which `shouldMove` (given the record's address) is true, and returns how
+    /// many it rebuilt. Readers see the same objects and no event is delivered. With jemalloc and
+    /// `beacon_malloc_should_move`, this empties the slabs that a burst of changes left holding a few records each.
+    @discardableResult
+    public func defragment(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Int {
+        state.withLock { s in
+            // Keys first: assigning while iterating would copy the whole table.
+            let keys = s.cache.compactMap { key, record in shouldMove(UnsafeRawPointer(Unmanaged.passUnretained(record).toOpaque())) ? key : nil }
+            for key in keys {
+                guard let record = s.cache[key] else { continue }
+                s.cache[key] = projection.make(projection.read(record, key))
+            }
+            return keys.count
+        }
+    }
+
     /// True once the first list has been loaded into the cache.
     public var hasSynced: Bool { state.withLock { $0.synced } }
 

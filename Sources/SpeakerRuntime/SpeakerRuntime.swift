@@ -218,10 +218,33 @@ public final class SpeakerRuntime: Sendable {
                 // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when
                 // more was freed since the last look: malloc_trim walks every free chunk and re-advises pages it has
                 // already returned, which with a large fragmented heap cost a second of CPU per call.
-                var lastFree = 0
+                var lastFree = 0, lastInUse = 0
+                var settled = (inUse: 0, free: 0)
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(10))
-                    let free = self.recordHeap()
+                    var (inUse, free) = self.recordHeap()
+                    defer { lastInUse = inUse }
+                    // jemalloc: a burst leaves long-lived records scattered over slabs its temporaries emptied; move
+                    // them (a few passes, each raising the average the next compares with), then return the empty
+                    // slabs. Once the burst is over (the heap held still for 10 s), and only if the heap changed since
+                    // the last time, so an idle speaker does no work.
+                    let quiet = abs(inUse - lastInUse) < 1 << 20
+                    if beacon_malloc_is_jemalloc() != 0, quiet, free > 4 << 20, abs(inUse - settled.inUse) + abs(free - settled.free) > 1 << 20 {
+                        var moved = 0
+                        for _ in 0..<3 {
+                            let n = services.defragment(Self.shouldMove) + slices.defragment(Self.shouldMove) + self.reporter.defragment(Self.shouldMove)
+                            moved += n
+                            if n == 0 { break }
+                        }
+                        if moved > 0 {
+                            _ = beacon_malloc_trim()
+                            let before = free
+                            (inUse, free) = self.recordHeap()
+                            self.logger.info("moved cached records out of sparse heap slabs", metadata: [
+                                "records": "\(moved)", "free.mb.before": "\(before >> 20)", "free.mb.after": "\(free >> 20)"])
+                        }
+                        settled = (inUse, free)
+                    }
                     if free > lastFree + (4 << 20) { _ = beacon_malloc_trim() }
                     lastFree = free
                 }
@@ -293,14 +316,16 @@ public final class SpeakerRuntime: Sendable {
         logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
     }
 
-    /// Records malloc's in-use and free bytes; returns the free bytes.
-    private func recordHeap() -> Int {
+    /// Records malloc's in-use and free bytes, and returns them.
+    private func recordHeap() -> (inUse: Int, free: Int) {
         var inUse = 0, free = 0, mapped = 0
         beacon_malloc_stats(&inUse, &free, &mapped)
         metrics.heapInUse.record(inUse)
         metrics.heapFree.record(free)
-        return free
+        return (inUse, free)
     }
+
+    @Sendable private static func shouldMove(_ p: UnsafeRawPointer) -> Bool { beacon_malloc_should_move(p) != 0 }
 
     private func makeMembership() async -> MembershipNode? {
         let m = options.membership
@@ -466,11 +491,11 @@ public final class SpeakerRuntime: Sendable {
             }
             let byIP = Dictionary(grouping: announcements, by: \.ip)
             for p in plan.services.values.sorted(by: { $0.service < $1.service }) {
-                let key = p.service.description
+                let key = p.service
                 if p.layer2.contains(where: { $0.decision.announces }) {
                     let names = shared(Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted())
                     if !names.isEmpty {
-                        desired.layer2[key] = .init(namespace: p.service.namespace, name: p.service.name, items: names)
+                        desired.layer2[key] = names
                         for ip in p.addresses {
                             layer2Entries.append(.init(ip: ip, service: p.service, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
                         }
@@ -479,15 +504,15 @@ public final class SpeakerRuntime: Sendable {
                 if case .announce(let routes)? = p.bgp {
                     let peerNames = shared(Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted())
                     if !peerNames.isEmpty {
-                        desired.bgp[key] = .init(namespace: p.service.namespace, name: p.service.name, items: peerNames)
+                        desired.bgp[key] = peerNames
                         for ip in p.addresses { bgpAnnounced.append(.init(service: p.service, ip: ip)) }
                     }
                 }
             }
-            let newlyAssigned = desired.layer2.filter { assigned.layer2[$0.key] == nil }.map { ($0.key, $0.value, "layer2") }
-                + desired.bgp.filter { assigned.bgp[$0.key] == nil }.map { ($0.key, $0.value, "bgp") }
-            for (key, status, proto) in newlyAssigned.sorted(by: { ($0.1.namespace, $0.1.name, $0.2) < ($1.1.namespace, $1.1.name, $1.2) }) {
-                notes.append(.init(namespace: status.namespace, name: status.name, uid: uids[key] ?? nil,
+            let newlyAssigned = desired.layer2.keys.filter { assigned.layer2[$0] == nil }.map { ($0, "layer2") }
+                + desired.bgp.keys.filter { assigned.bgp[$0] == nil }.map { ($0, "bgp") }
+            for (key, proto) in newlyAssigned.sorted(by: { ($0.0.namespace, $0.0.name, $0.1) < ($1.0.namespace, $1.0.name, $1.1) }) {
+                notes.append(.init(namespace: key.namespace, name: key.name, uid: uids[key.description] ?? nil,
                                    reason: "nodeAssigned",
                                    message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
             }

@@ -25,9 +25,10 @@ final class StatusReporter: Sendable {
         var warning: Bool
     }
 
+    /// For each Service this node announces: its interfaces (layer 2) or BGPPeer names.
     struct Desired: Sendable {
-        var layer2: [String: ServiceStatus] = [:]
-        var bgp: [String: ServiceStatus] = [:]
+        var layer2: [ServiceKey: [String]] = [:]
+        var bgp: [ServiceKey: [String]] = [:]
     }
 
     let client: KubernetesClient
@@ -41,6 +42,9 @@ final class StatusReporter: Sendable {
     private let configState = Mutex<(name: String, result: String, error: String, written: Bool)?>(nil)
     private let trigger: AsyncStream<Void>
     private let pull: AsyncStream<Void>.Continuation
+    /// This node's status objects, as stamps.
+    private let l2: Informer<StatusStamp>
+    private let bgp: Informer<StatusStamp>
 
     init(client: KubernetesClient, namespace: String, node: String, instance: String, logger: Logger, metrics: SpeakerMetrics) {
         self.client = client
@@ -50,6 +54,13 @@ final class StatusReporter: Sendable {
         self.logger = logger
         self.metrics = metrics
         (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        // Only the name and the status are compared, and the status only by its hash: the cache keeps a StatusStamp
+        // per object (a cached status object cost about 1 KB per Service, a JSONValue of name and hash 400 bytes).
+        let selector = ListOptions(labelSelector: "metallb.io/node=\(node)")
+        l2 = Informer(client: client, resource: StatusStamp.resource(.serviceL2Statuses), namespace: namespace, options: selector, logger: logger,
+                      store: StatusStamp.projection)
+        bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger,
+                       store: StatusStamp.projection)
     }
 
     func set(_ d: Desired, events new: [EventNote]) {
@@ -69,8 +80,6 @@ final class StatusReporter: Sendable {
         configState.withLock { $0 = (name, result, error, false) }
         pull.yield()
     }
-
-    var selector: ListOptions { ListOptions(labelSelector: "metallb.io/node=\(node)") }
 
     /// `l2-` or `bgp-` and a hash of node and Service: stable across restarts, so a restarted speaker finds its own.
     /// The hash is 11 base-36 digits (56.9 bits: two of 10,000 objects collide with odds of about 1 in 2 billion) so
@@ -92,13 +101,11 @@ final class StatusReporter: Sendable {
         return prefix + String(decoding: digits, as: UTF8.self)
     }
 
+    /// Rebuilds the cached stamps that sit in sparse allocator slabs (`Informer.defragment`); returns how many.
+    func defragment(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Int { l2.defragment(shouldMove) + bgp.defragment(shouldMove) }
+
     func run() async throws {
-        // Only the name and the status are compared, and the status only by its hash: the cache keeps a StatusStamp
-        // per object (a cached status object cost about 1 KB per Service, a JSONValue of name and hash 400 bytes).
-        let l2 = Informer(client: client, resource: StatusStamp.resource(.serviceL2Statuses), namespace: namespace, options: selector, logger: logger,
-                          store: StatusStamp.projection)
-        let bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger,
-                           store: StatusStamp.projection)
+        let l2 = self.l2, bgp = self.bgp
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await l2.run() }
             group.addTask { await bgp.run() }
@@ -157,13 +164,14 @@ final class StatusReporter: Sendable {
 
     /// Creates, updates and deletes this node's status objects of one kind, `concurrency` writes at a time (10,000
     /// Services are 20,000 requests). False when a write failed.
-    private func sync(_ resource: Resource<JSONValue>, prefix: String, kind: String, want: [String: ServiceStatus], have: [StatusStamp],
+    private func sync(_ resource: Resource<JSONValue>, prefix: String, kind: String, want: [ServiceKey: [String]], have: [StatusStamp],
                       status: (ServiceStatus) -> [String: JSONValue]) async -> Bool {
         var existing: [String: StatusStamp] = [:]
         for o in have { existing[o.name] = o }
         var writes: [Write] = []
         var wanted = Set<String>()
-        for s in want.values.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
+        for (key, items) in want.sorted(by: { $0.key < $1.key }) {
+            let s = ServiceStatus(namespace: key.namespace, name: key.name, items: items)
             let name = objectName(prefix, s)
             wanted.insert(name)
             var body = status(s)
