@@ -81,7 +81,9 @@ image-check:
 	  ldd .build/release/speaker | awk '/=>/{print $$1}' | grep -n -e libjemalloc -e 'libc\.so' | tr '\n' ' ' | grep -q '^[0-9]*:libjemalloc.*:libc' \
 	    || { echo "speaker must load libjemalloc before libc (its malloc for the whole process)" >&2; exit 1; }; \
 	  tools/speaker-smoke.sh .build/release/speaker || exit 1; \
-	  echo "ok   release speaker runs on jemalloc (before libc, malloc_conf exported) and stops on SIGTERM"; fi
+	  echo "ok   release speaker runs on jemalloc (before libc, malloc_conf exported) and stops on SIGTERM"; \
+	  cc=$$(command -v cc || command -v clang) && $$cc -O2 -I Sources/CMalloc/include tools/jemalloc-defrag-check.c -ljemalloc \
+	    -o .build/jemalloc-defrag-check && .build/jemalloc-defrag-check || exit 1; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
 demo: deps
