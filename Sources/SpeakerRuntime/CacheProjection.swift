@@ -212,6 +212,14 @@ enum CacheProjection {
             endpoints = e.endpoints.map { CompactEndpoint(nodeName: $0.nodeName, conditions: $0.conditions) }
         }
 
+        /// The record and its endpoint array each sit in a slab of their own size class.
+        func shouldMove(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Bool {
+            if shouldMove(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { return true }
+            // An empty array is a shared static, not a heap allocation: never ask about it.
+            guard !endpoints.isEmpty else { return false }
+            return endpoints.withUnsafeBufferPointer { $0.baseAddress.map { shouldMove(UnsafeRawPointer($0)) } ?? false }
+        }
+
         func object(_ key: ObjectKey) -> EndpointSlice {
             var meta = ObjectMeta(name: key.name, namespace: key.namespace.isEmpty ? nil : key.namespace,
                                   labels: service.map { [EndpointSlice.serviceNameLabel: $0] })
