@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-// The speaker's policy (Sources/CJemalloc/shim.c): no thread caches, empty pages returned at once.
-const char *malloc_conf = "narenas:2,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0";
+// The speaker's policy (Sources/CJemalloc/shim.c): no thread caches, empty pages and address space returned at once.
+const char *malloc_conf = "narenas:2,tcache:false,dirty_decay_ms:0,muzzy_decay_ms:0,retain:false";
 
 enum { N = 40000, SIZE = 80 };
 static void *all[N];
