@@ -1,7 +1,8 @@
 #!/bin/bash
-# Regenerates tools/speaker.order: every function a release speaker runs from start to idle while announcing a few
-# dozen Services (startup, informers, planning, status writes, layer 2 answers, scrapes), as valgrind's callgrind
-# records it under `beacon-bench speaker-idle`. `make release` links these first in .text (lld
+# Regenerates tools/speaker.order: every function a release speaker runs from start to idle while announcing
+# $SERVICES Services (default 1000, so that code only a large cluster reaches, such as table growth, is in), from
+# startup through informers, planning, status writes, layer 2 answers and scrapes, as valgrind's callgrind records it
+# under `beacon-bench speaker-idle`. `make release` links these first in .text (lld
 # --symbol-ordering-file), so the code a running speaker touches shares pages (Docs/benchmarks.md, "speaker idle").
 # Names that no longer exist are ignored by the link, so a stale list costs memory, never correctness.
 # Needs root (the benchmark's namespaces) and a release build: `make release && tools/gen-speaker-order.sh`.
@@ -20,7 +21,7 @@ exec "$release/speaker" "\$@"
 WRAP
 chmod +x "$work/speaker"
 # The lab stops the speaker with SIGTERM when the benchmark ends; callgrind writes its file then.
-"$work/beacon-bench" speaker-idle --services 50
+"$work/beacon-bench" speaker-idle --services "${SERVICES:-1000}"
 sleep 2
 python3 - "$work" tools/speaker.order <<'PY'
 import glob, re, sys
