@@ -43,6 +43,21 @@ struct CompactStateTests {
         #expect(CacheProjection.ServiceRecord(full).rare != nil, "a class and allow-shared go in the box")
     }
 
+    /// A class instance's size as the Swift runtime allocates it (the class metadata's instanceSize field; no
+    /// Objective-C interop on Linux, so it follows kind, superclass, flags and the instance address point).
+    func instanceSize(_ type: AnyClass) -> Int {
+        Int(unsafeBitCast(type, to: UnsafeRawPointer.self).load(fromByteOffset: 24, as: UInt32.self))
+    }
+
+    @Test("records fit the allocator size classes the memory figures assume")
+    func recordSizes() {
+        final class Control { var a = 0, b = 0 }
+        #expect(instanceSize(Control.self) == 32, "16-byte header and two Ints: the metadata read is right")
+        #expect(instanceSize(CacheProjection.ServiceRecord.self) <= 112)
+        #expect(instanceSize(CacheProjection.EndpointSliceRecord.self) <= 80)
+        #expect(instanceSize(StatusStamp.Record.self) <= 48)
+    }
+
     @Test("type and externalTrafficPolicy: known values are a byte, any other spelling comes back as it came", arguments: [
         (nil, nil), ("LoadBalancer", "Cluster"), ("LoadBalancer", "Local"), ("ClusterIP", nil), ("NodePort", "Cluster"),
         ("ExternalName", nil), ("loadbalancer", "local"), ("LoadBalancer", "Cluster "), ("", ""), ("Local", "LoadBalancer"),
