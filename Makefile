@@ -13,10 +13,11 @@ FUZZ_SECONDS ?= 600
 # Release links (Docs/benchmarks.md, "speaker idle"): lld; no dynamic symbol table for the executable's own symbols
 # (nothing loads symbols from it; crash backtraces read .symtab); relative relocations packed (DT_RELR, glibc 2.36);
 # the functions a speaker runs from start to idle placed first (tools/speaker.order, made by tools/gen-speaker-order.sh),
-# so the few MB of code it runs share pages instead of spreading over the 29 MB of .text.
+# so the few MB of code it runs share pages instead of spreading over the 29 MB of .text; every function in a section of
+# its own (-function-sections), so that the linker can place functions, not whole object files.
 RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
 	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
-	-Xlinker --no-warn-symbol-ordering
+	-Xlinker --no-warn-symbol-ordering -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 # The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle").
 SPEAKER_FLAGS := -Xlinker -ljemalloc
 
