@@ -161,8 +161,9 @@ public final class Informer<Object: APIObject>: Sendable {
     public var count: Int { state.withLock { $0.cache.count } }
 
     /// Rebuilds, in place, each record for which `shouldMove` is true of its address (or of one of its allocations:
-    /// `CachedObject.shouldMove`), and returns how many it rebuilt. Readers see the same objects and no event is delivered. With jemalloc and
-    /// `beacon_malloc_should_move`, this empties the slabs that a burst of changes left holding a few records each.
+    /// `CachedObject.shouldMove`), and returns how many it rebuilt. Readers see the same objects and no event is
+    /// delivered. With jemalloc and `beacon_malloc_should_move`, this empties the slabs that a burst of changes left
+    /// holding a few records each.
     @discardableResult
     public func defragment(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Int {
         state.withLock { s in
