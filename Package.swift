@@ -182,6 +182,7 @@ let package = Package(
                                                                      .product(name: "Crypto", package: "swift-crypto"),
                                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                                      .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
         .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
                                                               .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),

@@ -80,7 +80,7 @@ public enum InterfaceEligibility {
     public static func evaluate(_ interfaces: [NetworkInterface], listed: [String] = [], excludes: [String] = defaultExcludes,
                                 ip: IPAddress? = nil) -> [(interface: NetworkInterface, decision: Decision)] {
         let names = Dictionary(interfaces.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let patterns = excludes.compactMap { p in (try? Regex(p)).map { (p, $0) } }
+        let patterns = excludes.compactMap { try? InterfacePattern($0) }
         let decided = interfaces.sorted { $0.index < $1.index }.map { i -> (NetworkInterface, Decision) in
             if !listed.isEmpty && !listed.contains(i.name) { return (i, .notListed) }
             if i.isLoopback { return (i, .loopback) }
@@ -89,7 +89,7 @@ public enum InterfaceEligibility {
             if !i.isBroadcast { return (i, .noBroadcast) }
             if i.isNoARP { return (i, .noARP) }
             // An interface the advertisement names explicitly is used even if a default pattern matches it.
-            if listed.isEmpty, let (p, _) = patterns.first(where: { i.name.firstMatch(of: $0.1) != nil }) { return (i, .excluded(pattern: p)) }
+            if listed.isEmpty, let p = patterns.first(where: { $0.matches(i.name) }) { return (i, .excluded(pattern: p.description)) }
             let inSubnet = ip.map { ip in i.prefixes.contains { $0.contains(ip) } } ?? false
             return (i, .eligible(inSubnet: inSubnet))
         }

@@ -23,7 +23,7 @@ struct Interfaces: AsyncParsableCommand {
 
     func validate() throws {
         if let ip, (try? IPAddress(ip)) == nil { throw ValidationError("--ip \"\(ip)\" is not an IP address") }
-        for p in excludes where (try? Regex(p)) == nil { throw ValidationError("--exclude \"\(p)\" is not a regular expression") }
+        for p in excludes { do { _ = try InterfacePattern(p) } catch { throw ValidationError("--exclude \(error)") } }
     }
 
     func run() async throws {

@@ -84,6 +84,7 @@ struct RunCommand: AsyncParsableCommand {
         options.configFiles = configFiles
         options.ignoreExcludeLabel = ignoreExcludeLabel
         options.gracefulRestartOnStop = gracefulStop
+        for p in interfaceExcludes { do { _ = try InterfacePattern(p) } catch { throw ValidationError("--interface-exclude \(error)") } }
         if !interfaceExcludes.isEmpty { options.interfaceExcludes = interfaceExcludes }
         if let text = gratuitousSchedule {
             do { options.gratuitous = try GratuitousSchedule(text) } catch { throw ValidationError("--gratuitous-schedule: \(error)") }
