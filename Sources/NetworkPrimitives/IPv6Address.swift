@@ -1,12 +1,27 @@
 /// An IPv6 address as a 128-bit integer value.
 public struct IPv6Address: Hashable, Sendable, Comparable, CustomStringConvertible {
-    /// The address in host order (`2001:db8::1` is `0x2001_0db8_0000_…_0001`).
-    public var value: UInt128
+    // Two 64-bit halves rather than a `UInt128`, which is 16-byte aligned: an `IPAddress` is then 24 bytes in an
+    // array or a hash table instead of 32, and a struct holding one does not pad to 16 (a speaker keeps several
+    // tables of 10,000 addresses).
+    private var high: UInt64
+    private var low: UInt64
 
-    public init(_ value: UInt128) { self.value = value }
+    /// The address in host order (`2001:db8::1` is `0x2001_0db8_0000_…_0001`).
+    public var value: UInt128 {
+        get { UInt128(high) << 64 | UInt128(low) }
+        set {
+            high = UInt64(truncatingIfNeeded: newValue >> 64)
+            low = UInt64(truncatingIfNeeded: newValue)
+        }
+    }
+
+    public init(_ value: UInt128) {
+        high = UInt64(truncatingIfNeeded: value >> 64)
+        low = UInt64(truncatingIfNeeded: value)
+    }
 
     /// Builds the IPv4-mapped address `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2).
-    public init(ipv4Mapped v4: IPv4Address) { value = UInt128(0xffff) << 32 | UInt128(v4.value) }
+    public init(ipv4Mapped v4: IPv4Address) { self.init(UInt128(0xffff) << 32 | UInt128(v4.value)) }
 
     /// Parses any RFC 4291 §2.2 text form: full, `::`-compressed, and with an embedded dotted IPv4 in the
     /// last 32 bits. Hex digits are case-insensitive; zone identifiers (`%eth0`) and whitespace are rejected.
@@ -50,7 +65,7 @@ public struct IPv6Address: Hashable, Sendable, Comparable, CustomStringConvertib
         v <<= UInt128(16 * (8 - headGroups.count))
         var t: UInt128 = 0
         for g in tailGroups { t = t << 16 | UInt128(g) }
-        value = v | t
+        self.init(v | t)
     }
 
     /// Splits a "::"-free segment into 16-bit groups; an IPv4 dotted quad is allowed as the last piece.
@@ -125,5 +140,5 @@ public struct IPv6Address: Hashable, Sendable, Comparable, CustomStringConvertib
         return s
     }
 
-    public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { lhs.value < rhs.value }
+    public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 }

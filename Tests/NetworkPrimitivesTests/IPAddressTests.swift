@@ -154,4 +154,19 @@ struct IPAddressTests {
         #expect(throws: NetworkParseError.self) { try IPAddress(text) }
         do { _ = try IPAddress(text) } catch { #expect(error.subject == .ipAddress) }
     }
+
+    @Test("an address is 24 bytes in a table, ordered and hashed by its 128-bit value")
+    func layout() throws {
+        #expect(MemoryLayout<IPv6Address>.alignment == 8 && MemoryLayout<IPv6Address>.size == 16)
+        #expect(MemoryLayout<IPAddress>.stride == 24)
+        let values: [UInt128] = [0, 1, UInt128(UInt64.max), UInt128(UInt64.max) + 1, UInt128(1) << 127, .max, 0x2001_0db8 << 96 | 0xffff_0000_0001]
+        for a in values {
+            #expect(IPv6Address(a).value == a)
+            var b = IPv6Address(0)
+            b.value = a
+            #expect(b == IPv6Address(a) && b.hashValue == IPv6Address(a).hashValue)
+            for c in values { #expect((IPv6Address(a) < IPv6Address(c)) == (a < c), "\(a) < \(c)") }
+        }
+        #expect(try IPv6Address("2001:db8::ffff:0:1").value == 0x2001_0db8 << 96 | 0xffff_0000_0001)
+    }
 }
