@@ -65,7 +65,7 @@ public final class Lab: Sendable {
     var allNamespaces: [String] { [switchNS, routerNS, apiNS, clientNS, farClientNS] + nodeIndices.map(nodeNS) }
 
     func path(_ name: String) -> String { options.workDirectory + "/" + name }
-    func binary(_ name: String) -> String { options.binDirectory + "/" + name }
+    public func binary(_ name: String) -> String { options.binDirectory + "/" + name }
 
     // MARK: - Up and down
 

@@ -10,6 +10,10 @@ struct SpeakerIdleBench: AsyncParsableCommand {
 
     @Option(help: "Services (one IPv6 address each).") var services = 10_000
     @Option(help: "Seconds of idle to measure CPU over.") var seconds = 10.0
+    @Flag(help: "Leave the speaker binary's pages in the page cache (as right after an image is unpacked) instead of dropping them first.")
+    var warm = false
+    @Option(help: "Seconds to keep the idle speaker running after measuring (its PID is printed), for /proc/PID/smaps and gdb.")
+    var hold = 0.0
 
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("beacon-bench speaker-idle needs root (network namespaces)") }
@@ -23,6 +27,10 @@ struct SpeakerIdleBench: AsyncParsableCommand {
 
     func measure(_ lab: Lab) async throws {
         try await lab.startController()
+        // File-backed memory counts the binary's pages the kernel maps around each page the speaker touches (64 KB
+        // of fault-around), but only pages already in the page cache: a binary just written (linked, copied,
+        // unpacked) maps about 2 MB more than one read on demand. Runs compare alike only from the same state.
+        if !warm { dropFromPageCache(URL(fileURLWithPath: lab.binary("speaker")).resolvingSymlinksInPath().path) }
         let speaker = try lab.startSpeaker(1)
         try await Task.sleep(for: .seconds(1))
         let baseline = rss(speaker.pid)
@@ -94,7 +102,19 @@ struct SpeakerIdleBench: AsyncParsableCommand {
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("beacon_process_heap_bytes{state=\"\(state)\"}") }
             return String(format: "%.1f", (line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) / 1_048_576)
         }
-        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"heap_in_use_mb":\#(heap("in_use")),"heap_free_mb":\#(heap("free")),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100))}"#)
+        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"heap_in_use_mb":\#(heap("in_use")),"heap_free_mb":\#(heap("free")),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100)),"page_cache":"\#(warm ? "warm" : "cold")"}"#)
+        if hold > 0 {
+            say(#"{"bench":"speaker-idle","step":"holding","pid":\#(speaker.pid),"seconds":\#(hold)}"#)
+            try await Task.sleep(for: .milliseconds(Int(hold * 1000)))
+        }
+    }
+
+    /// Drops a file's clean pages from the page cache (pages other processes map stay).
+    func dropFromPageCache(_ path: String) {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
     }
 
     func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
