@@ -138,15 +138,17 @@ public actor LayerTwoAnnouncer {
         }
         var interfaces: [Int: LinkEndpoint] = [:]
         for a in wanted where interfaces[a.interface.index] == nil { interfaces[a.interface.index] = a.interface }
-        let generation = hot.replace(responders, endpoints: interfaces, withdrawn: removed.map(\.ip))
+        // The rest of each burst goes out on the socket's event loop, for addresses still announced since this
+        // update; the hot state tracks those addresses until the burst ends.
+        let later = immediate ? Array(schedule.offsets.dropFirst()) : schedule.offsets
+        let bursts = later.isEmpty ? [] : frames.flatMap { index, batch in batch.map { (interface: index, ip: $0.ip) } }
+        let generation = hot.replace(responders, endpoints: interfaces, withdrawn: removed.map(\.ip), bursts: bursts)
         current = wanted
 
         // Solicited-node groups, so solicitations reach us on NICs that filter multicast.
         for a in added { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: 1) } }
         for a in removed { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: -1) } }
 
-        // The rest of each burst on the socket's event loop, for addresses still announced since this update.
-        let later = immediate ? Array(schedule.offsets.dropFirst()) : schedule.offsets
         for (index, batch) in frames {
             guard let socket = sockets[index] else { continue }
             for offset in later {
@@ -156,6 +158,9 @@ public actor LayerTwoAnnouncer {
                     }
                 }
             }
+        }
+        if let last = later.max(), let loop = frames.keys.lazy.compactMap({ self.sockets[$0]?.eventLoop }).first {
+            loop.scheduleTask(in: .nanoseconds(last.nanoseconds) + .milliseconds(100)) { [hot] in hot.burstsEnded(generation) }
         }
         if !added.isEmpty || !removed.isEmpty {
             logger.info("layer 2 announcements changed", metadata: ["added": "\(added.count)", "removed": "\(removed.count)",
@@ -217,8 +222,10 @@ final class HotState: Sendable {
     struct State {
         var responders: [Int: NeighborResponder] = [:]
         var generation: UInt64 = 0
-        /// When each (interface, address) became announced, for cancelling a burst after a release.
-        var since: [Int: [IPAddress: UInt64]] = [:]
+        /// The addresses whose gratuitous burst is still going, per interface, with the generation that started it:
+        /// a release (or a release and a new announcement) ends the old burst. An entry goes when its burst ends, so
+        /// an idle speaker keeps none (one per announced address cost about 64 bytes).
+        var bursting: [Int: [IPAddress: UInt64]] = [:]
         /// Conflicts already logged (each is logged once while the address stays announced; all are counted).
         var reportedConflicts: Set<ConflictKey> = []
         /// The interfaces answered on, for defending an address.
@@ -246,19 +253,25 @@ final class HotState: Sendable {
         self.onConflict = onConflict
     }
 
-    /// Installs new responders; returns the generation stamped on newly announced addresses.
-    func replace(_ responders: [Int: NeighborResponder], endpoints: [Int: LinkEndpoint], withdrawn: [IPAddress]) -> UInt64 {
+    /// Installs new responders; `bursts` are the newly announced addresses whose gratuitous burst continues after
+    /// this update. Returns the generation stamped on them.
+    func replace(_ responders: [Int: NeighborResponder], endpoints: [Int: LinkEndpoint], withdrawn: [IPAddress],
+                 bursts: [(interface: Int, ip: IPAddress)] = []) -> UInt64 {
         state.withLock { s in
             s.endpoints = endpoints
             s.generation += 1
-            var since: [Int: [IPAddress: UInt64]] = [:]
-            for (index, r) in responders {
-                let old = s.since[index] ?? [:]
-                for ip in r.ownedIPv4.map(IPAddress.v4) + r.ownedIPv6.map(IPAddress.v6) {
-                    since[index, default: [:]][ip] = old[ip] ?? s.generation
+            // Bursts of addresses no longer announced on their interface end here.
+            for (index, started) in s.bursting {
+                guard let r = responders[index] else { s.bursting[index] = nil; continue }
+                let kept = started.filter { ip, _ in
+                    switch ip {
+                    case .v4(let a): r.ownedIPv4.contains(a)
+                    case .v6(let a): r.ownedIPv6.contains(a)
+                    }
                 }
+                s.bursting[index] = kept.isEmpty ? nil : kept
             }
-            s.since = since
+            for (index, ip) in bursts { s.bursting[index, default: [:]][ip] = s.generation }
             s.responders = responders
             if !withdrawn.isEmpty, !s.reportedConflicts.isEmpty {
                 let gone = Set(withdrawn)
@@ -268,9 +281,23 @@ final class HotState: Sendable {
         }
     }
 
+    /// Whether the burst of `ip` on `interface` started at `generation` is still going.
     func isCurrent(_ ip: IPAddress, interface: Int, since generation: UInt64) -> Bool {
-        state.withLock { $0.since[interface]?[ip] == generation }
+        state.withLock { $0.bursting[interface]?[ip] == generation }
     }
+
+    /// The bursts started at `generation` are over.
+    func burstsEnded(_ generation: UInt64) {
+        state.withLock { s in
+            for (index, started) in s.bursting {
+                let kept = started.filter { $0.value != generation }
+                s.bursting[index] = kept.isEmpty ? nil : kept
+            }
+        }
+    }
+
+    /// How many addresses are in a burst (for tests).
+    var burstingCount: Int { state.withLock { $0.bursting.values.reduce(0) { $0 + $1.count } } }
 
     /// Decides about one received frame; returns the answer to send, if any.
     func handle(_ frame: ByteBuffer, interface: Int) -> ByteBuffer? {

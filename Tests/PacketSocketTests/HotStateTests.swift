@@ -62,16 +62,24 @@ struct HotStateTests {
         #expect(metrics.value(.gratuitous, .v4(vip)) == 1)
     }
 
-    @Test("a released address's burst stops: the generation check")
+    @Test("a released address's burst stops: the generation check; only addresses in a burst are tracked")
     func generations() {
         let hot = HotState(metrics: LayerTwoMetrics(), logger: Logger(label: "test")) { _ in }
-        let g1 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
+        let owning = [7: NeighborResponder(mac: us, ownedIPv4: [vip])]
+        let g1 = hot.replace(owning, endpoints: [:], withdrawn: [], bursts: [(7, .v4(vip))])
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1))
-        _ = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
+        _ = hot.replace(owning, endpoints: [:], withdrawn: [])
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g1), "still announced since g1")
         _ = hot.replace([:], endpoints: [:], withdrawn: [.v4(vip)])
-        let g3 = hot.replace([7: NeighborResponder(mac: us, ownedIPv4: [vip])], endpoints: [:], withdrawn: [])
+        #expect(hot.burstingCount == 0, "a release ends the burst")
+        let g3 = hot.replace(owning, endpoints: [:], withdrawn: [], bursts: [(7, .v4(vip))])
         #expect(!hot.isCurrent(.v4(vip), interface: 7, since: g1), "the old burst must not continue")
         #expect(hot.isCurrent(.v4(vip), interface: 7, since: g3))
+        hot.burstsEnded(g1)
+        #expect(hot.isCurrent(.v4(vip), interface: 7, since: g3), "the end of an older burst leaves the new one")
+        hot.burstsEnded(g3)
+        #expect(!hot.isCurrent(.v4(vip), interface: 7, since: g3) && hot.burstingCount == 0, "nothing kept once the burst is over")
+        let g4 = hot.replace(owning, endpoints: [:], withdrawn: [])
+        #expect(!hot.isCurrent(.v4(vip), interface: 7, since: g4), "no burst, no entry")
     }
 }
