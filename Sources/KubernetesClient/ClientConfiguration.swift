@@ -74,7 +74,17 @@ public struct ClientConfiguration: Sendable {
             throw .configuration("kubeconfig \(path): cannot read the file")
         }
         let file: Kubeconfig
-        do { file = try YAMLDecoder().decode(Kubeconfig.self, from: data) } catch {
+        // Yams' basic resolver: scalars stay text until a field reads them. The decoder's own resolver matched every
+        // plain scalar against a regular expression, which ran ICU's regex engine (and kept its code resident) in
+        // every process started with a kubeconfig.
+        do {
+            guard let node = try Yams.compose(yaml: String(decoding: data, as: UTF8.self), .basic) else {
+                throw KubernetesClientError.configuration("kubeconfig \(path): the file is empty")
+            }
+            file = try YAMLDecoder().decode(Kubeconfig.self, from: node)
+        } catch let error as KubernetesClientError {
+            throw error
+        } catch {
             throw .configuration("kubeconfig \(path): \(error)")
         }
         let dir = (path as NSString).deletingLastPathComponent

@@ -58,6 +58,18 @@ struct ConfigurationTests {
         contexts: [{name: x, context: {cluster: c}}]
         current-context: x
         """, "error: certificate-authority-data is not valid base64"),
+        ("plain scalars read by their fields: null, ~, a quoted \"true\", a bool in block style", """
+        preferences: null
+        clusters:
+        - name: c
+          cluster:
+            server: "https://h:1"
+            insecure-skip-tls-verify: yes
+        users: [{name: u, user: {token: "true"}}]
+        contexts: [{name: x, context: {cluster: c, user: u, namespace: ~}}]
+        current-context: x
+        """, "https://h:1 ca=none insecure=true token(true) ns=default"),
+        ("an empty file", "", "error: the file is empty"),
     ]
 
     static func summary(_ c: ClientConfiguration) -> String {
