@@ -109,10 +109,12 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         }
     }
 
-    /// Drops a file's clean pages from the page cache (pages other processes map stay).
+    /// Drops a file's pages from the page cache (pages other processes map stay). A file just written has dirty
+    /// pages, which the advice skips: they are written back first.
     func dropFromPageCache(_ path: String) {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return }
+        _ = fsync(fd)
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
         close(fd)
     }
