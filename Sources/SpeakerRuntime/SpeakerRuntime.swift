@@ -396,6 +396,7 @@ public final class SpeakerRuntime: Sendable {
         var configState: (result: String, error: String)?
         /// The last pass's statuses: the (Service, protocol) pairs this node announced, for `nodeAssigned` events on
         /// change (the reporter holds the same storage).
+        // The previous pass's wanted state: its arrays are the ones the reporter and `/debug/state` hold, not copies.
         var assigned = StatusReporter.Desired()
         var failedNotes: [String: String] = [:]
         for await _ in trigger {
@@ -493,9 +494,7 @@ public final class SpeakerRuntime: Sendable {
             for p in plan.services.values.sorted(by: { $0.service < $1.service }) {
                 let key = p.service
                 if p.layer2.contains(where: { $0.decision.announces }) {
-                    let names = shared(Set(p.addresses.flatMap { byIP[$0]?.map(\.interface.name) ?? [] }).sorted())
-                    if !names.isEmpty {
-                        desired.layer2[key] = names
+                    if p.addresses.contains(where: { byIP[$0]?.isEmpty == false }) {
                         for ip in p.addresses {
                             layer2Entries.append(.init(ip: ip, service: p.service, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
                         }
@@ -509,7 +508,9 @@ public final class SpeakerRuntime: Sendable {
                     }
                 }
             }
-            let newlyAssigned = desired.layer2.keys.filter { assigned.layer2[$0] == nil }.map { ($0, "layer2") }
+            desired.layer2Entries = layer2Entries
+            let before = Set(assigned.layer2Entries.map(\.service))
+            let newlyAssigned = Set(layer2Entries.map(\.service)).subtracting(before).map { ($0, "layer2") }
                 + desired.bgp.keys.filter { assigned.bgp[$0] == nil }.map { ($0, "bgp") }
             for (key, proto) in newlyAssigned.sorted(by: { ($0.0.namespace, $0.0.name, $0.1) < ($1.0.namespace, $1.0.name, $1.1) }) {
                 notes.append(.init(namespace: key.namespace, name: key.name, uid: uids[key.description] ?? nil,

@@ -25,10 +25,19 @@ final class StatusReporter: Sendable {
         var warning: Bool
     }
 
-    /// For each Service this node announces: its interfaces (layer 2) or BGPPeer names.
+    /// For each Service this node announces: its interfaces (layer 2) or BGPPeer names. The layer 2 part is the
+    /// runtime's list of announced addresses (which `/debug/state` and the metrics share), grouped by Service only
+    /// while a pass needs it: a second table of every Service cost about 65 bytes each at idle.
     struct Desired: Sendable {
-        var layer2: [ServiceKey: [String]] = [:]
+        var layer2Entries: [SpeakerRuntime.Layer2Entry] = []
         var bgp: [ServiceKey: [String]] = [:]
+
+        /// Each Service's interfaces: the union of its addresses' interfaces, sorted.
+        var layer2: [ServiceKey: [String]] {
+            var names: [ServiceKey: Set<String>] = [:]
+            for e in layer2Entries { names[e.service, default: []].formUnion(e.interfaces) }
+            return names.mapValues { $0.sorted() }
+        }
     }
 
     let client: KubernetesClient
