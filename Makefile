@@ -63,6 +63,12 @@ test: deps check-deploy
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps
+	@# SwiftPM does not recompile when only -Xswiftc/-Xcc flags change (seen with -function-sections): a stamp of the
+	@# flags the release objects were built with, and a clean release build when they differ.
+	@stamp=.build/release-flags; want="$(RELEASE_FLAGS) $(SPEAKER_FLAGS)"; \
+	  if [ -d .build/release ] && [ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]; then \
+	    echo "release flags changed: rebuilding the release objects"; rm -rf "$$(readlink -f .build/release)"; fi; \
+	  mkdir -p .build && echo "$$want" > $$stamp
 	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
 	  if [ -e $$b ] && [ tools/speaker.order -nt $$b ]; then rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file
 	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
