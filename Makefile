@@ -15,11 +15,13 @@ FUZZ_SECONDS ?= 600
 # the functions a speaker runs from start to idle placed first (tools/speaker.order, made by tools/gen-speaker-order.sh),
 # so the few MB of code it runs share pages instead of spreading over the 29 MB of .text; every function in a section of
 # its own (-function-sections), so that the linker can place functions, not whole object files.
+COMPILE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
 	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
-	-Xlinker --no-warn-symbol-ordering -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
-# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle").
-SPEAKER_FLAGS := -Xlinker -ljemalloc
+	-Xlinker --no-warn-symbol-ordering $(COMPILE_FLAGS)
+# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle"). Its functions without
+# a symbol that it runs are placed by tools/speaker.ld; the link map is what tools/gen-speaker-order.sh reads them from.
+SPEAKER_FLAGS := -Xlinker -ljemalloc -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map
 
 .PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
@@ -64,13 +66,14 @@ test: deps check-deploy
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps
 	@# SwiftPM does not recompile when only -Xswiftc/-Xcc flags change (seen with -function-sections): a stamp of the
-	@# flags the release objects were built with, and a clean release build when they differ.
-	@stamp=.build/release-flags; want="$(RELEASE_FLAGS) $(SPEAKER_FLAGS)"; \
+	@# compile flags the release objects were built with, and a clean release build when they differ.
+	@stamp=.build/release-flags; want="$(COMPILE_FLAGS)"; \
 	  if [ -d .build/release ] && [ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]; then \
 	    echo "release flags changed: rebuilding the release objects"; rm -rf "$$(readlink -f .build/release)"; fi; \
 	  mkdir -p .build && echo "$$want" > $$stamp
 	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
-	  if [ -e $$b ] && [ tools/speaker.order -nt $$b ]; then rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file
+	  if [ -e $$b ] && { [ tools/speaker.order -nt $$b ] || [ tools/speaker.ld -nt $$b ]; }; then \
+	  rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file or script
 	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
 	  $(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p || exit 1; done
 
