@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.
-BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev
+BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev zlib1g-dev
 APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
 # The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
 RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
@@ -16,12 +16,18 @@ FUZZ_SECONDS ?= 600
 # so the few MB of code it runs share pages instead of spreading over the 29 MB of .text; every function in a section of
 # its own (-function-sections), so that the linker can place functions, not whole object files.
 COMPILE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
-RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xlinker --no-export-dynamic \
+# The linker is the toolchain's lld through $(STATIC_LIBS)/ld (tools/static-libs.sh), which finds the archives of
+# libstdc++, libgcc_s, libnl, libz and jemalloc first: the binaries load only glibc.
+STATIC_LIBS := $(CURDIR)/.build/static-libs
+RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xswiftc -ld-path=$(STATIC_LIBS)/ld \
+	-Xlinker --no-export-dynamic \
 	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
 	-Xlinker --no-warn-symbol-ordering $(COMPILE_FLAGS)
-# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle"). Its functions without
-# a symbol that it runs are placed by tools/speaker.ld; the link map is what tools/gen-speaker-order.sh reads them from.
-SPEAKER_FLAGS := -Xlinker -ljemalloc -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map
+# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle"), linked in, with the
+# malloc family exported so that glibc's own allocations use it too. Its functions without a symbol that it runs are
+# placed by tools/speaker.ld; the link map is what tools/gen-speaker-order.sh reads them from.
+MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
+SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map
 
 .PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
@@ -71,8 +77,9 @@ release: build-deps
 	  if [ -d .build/release ] && [ "$$(cat $$stamp 2>/dev/null)" != "$$want" ]; then \
 	    echo "release flags changed: rebuilding the release objects"; rm -rf "$$(readlink -f .build/release)"; fi; \
 	  mkdir -p .build && echo "$$want" > $$stamp
+	tools/static-libs.sh $(STATIC_LIBS)
 	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
-	  if [ -e $$b ] && { [ tools/speaker.order -nt $$b ] || [ tools/speaker.ld -nt $$b ]; }; then \
+	  if [ -e $$b ] && { [ tools/speaker.order -nt $$b ] || [ tools/speaker.ld -nt $$b ] || [ tools/static-libs.sh -nt $$b ]; }; then \
 	  rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file or script
 	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
 	  $(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p || exit 1; done
@@ -80,18 +87,18 @@ release: build-deps
 # The release binaries carry the Swift runtime (no libswift*/Foundation .so needed at run time) and start.
 image-check:
 	@for p in $(RELEASE_PRODUCTS); do \
-	  if ldd .build/release/$$p | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime'; then \
-	    echo "$$p links the Swift runtime dynamically" >&2; exit 1; fi; \
+	  if ldd .build/release/$$p | awk '/=>/{print $$1}' | grep -vE '^(libc|libm)\.so\.6$$'; then \
+	    echo "$$p loads libraries other than glibc (see tools/static-libs.sh)" >&2; exit 1; fi; \
 	  .build/release/$$p --help >/dev/null || exit 1; \
 	  echo "ok   $$p: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
 	done
 	@if [ -x .build/release/speaker ]; then .build/release/speaker validate deploy/examples/*.yaml >/dev/null && echo "ok   release speaker validates deploy/examples"; fi
 	@if [ -x .build/release/speaker ]; then \
-	  readelf --dyn-syms -W .build/release/speaker | grep -q ' malloc_conf$$' || { echo "speaker does not export malloc_conf: jemalloc would ignore it" >&2; exit 1; }; \
-	  ldd .build/release/speaker | awk '/=>/{print $$1}' | grep -n -e libjemalloc -e 'libc\.so' | tr '\n' ' ' | grep -q '^[0-9]*:libjemalloc.*:libc' \
-	    || { echo "speaker must load libjemalloc before libc (its malloc for the whole process)" >&2; exit 1; }; \
+	  nm .build/release/speaker | grep -q ' T mallctl$$' || { echo "speaker does not define mallctl: jemalloc is not linked in" >&2; exit 1; }; \
+	  dyn=$$(readelf --dyn-syms -W .build/release/speaker); for s in $(MALLOC_EXPORTS); do \
+	    grep -qE " DEFAULT +[0-9]+ $$s$$" <<< "$$dyn" || { echo "speaker does not export $$s: glibc's own allocations would not use jemalloc" >&2; exit 1; }; done; \
 	  tools/speaker-smoke.sh .build/release/speaker || exit 1; \
-	  echo "ok   release speaker runs on jemalloc (before libc, malloc_conf exported) and stops on SIGTERM"; \
+	  echo "ok   release speaker runs on jemalloc (linked in, malloc family exported) and stops on SIGTERM"; \
 	  cc=$$(command -v cc || command -v clang) && $$cc -O2 -I Sources/CMalloc/include tools/jemalloc-defrag-check.c -ljemalloc \
 	    -o .build/jemalloc-defrag-check && .build/jemalloc-defrag-check || exit 1; fi
 

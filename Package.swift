@@ -110,8 +110,8 @@ let package = Package(
         ),
         // The speaker's allocator controls: glibc's mallopt/malloc_trim/mallinfo2, or jemalloc's mallctl when linked.
         .target(name: "CMalloc"),
-        // jemalloc's configuration for the speaker. `make release` links the speaker with libjemalloc.so.2 (see the
-        // Makefile's SPEAKER_FLAGS); debug builds, and so the test process that links the speaker's module, keep glibc.
+        // jemalloc's configuration for the speaker. `make release` links jemalloc into the speaker (the Makefile's
+        // SPEAKER_FLAGS, tools/static-libs.sh); debug builds, and so the test process that links the speaker's module, keep glibc.
         .target(name: "CJemalloc"),
         // Layer 3: the speaker daemon's wiring: informers + membership → planner → layer 2 announcer and BGP sessions;
         // status objects, events, metrics, /debug/state.

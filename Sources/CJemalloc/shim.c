@@ -1,7 +1,7 @@
-// The speaker's allocator: jemalloc (Debian's libjemalloc2). `make release` links the speaker with libjemalloc.so.2
-// (SPEAKER_FLAGS): as a shared library loaded before libc it replaces malloc for the whole process, the other shared
-// libraries included. (A static archive's malloc would stay local to the executable: the static Swift runtime links
-// with --exclude-libs ALL, and two allocators in one process crash.) Debug builds keep glibc's malloc.
+// The speaker's allocator: jemalloc (Debian's libjemalloc-dev). `make release` links its objects into the speaker
+// (SPEAKER_FLAGS, tools/static-libs.sh) and exports the malloc family, so glibc's own allocations use it too. (From
+// the archive its malloc would stay local to the executable: the static Swift runtime links with --exclude-libs ALL,
+// and two allocators in one process crash.) Debug builds keep glibc's malloc.
 //
 // Why: with 10,000 Services, glibc's arenas kept about 30 MB resident around a 20 MB live heap (the long-lived
 // results of each pass land between the temporaries of the next, and a page with one live chunk stays). jemalloc
