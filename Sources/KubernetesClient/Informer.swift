@@ -112,7 +112,7 @@ public enum InformerEvent<Object: APIObject>: Sendable, Hashable {
 /// exponentially with jitter (0.25 s doubling to 30 s, reset after a healthy watch).
 public final class Informer<Object: APIObject>: Sendable {
     struct State {
-        var cache: [ObjectKey: any AnyObject & Sendable] = [:]
+        var cache = RecordTable()
         var resourceVersion: String?
         var synced = false
         var subscribers: [Int: AsyncStream<InformerEvent<Object>>.Continuation] = [:]
@@ -153,7 +153,7 @@ public final class Informer<Object: APIObject>: Sendable {
 
     /// Every cached object, in namespace/name order.
     public func snapshot() -> [Object] {
-        state.withLock { s in s.cache.keys.sorted().compactMap { key in s.cache[key].map { projection.read($0, key) } } }
+        state.withLock { s in s.cache.sorted { $0.key < $1.key }.map { projection.read($0.record, $0.key) } }
     }
 
     public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key].map { projection.read($0, key) } } }
@@ -263,8 +263,7 @@ public final class Informer<Object: APIObject>: Sendable {
     /// Lists everything and replaces the cache, delivering only the differences.
     func relist() async throws {
         let list = try await client.list(resource, namespace: namespace, options: options)
-        var fresh: [ObjectKey: any AnyObject & Sendable] = [:]
-        fresh.reserveCapacity(list.items.count)
+        var fresh = RecordTable(minimumCapacity: list.items.count)
         for item in list.items { fresh[item.objectKey] = projection.make(item) }
         state.withLock { s in
             var events: [InformerEvent<Object>] = []
