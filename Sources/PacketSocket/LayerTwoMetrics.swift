@@ -25,16 +25,18 @@ public final class LayerTwoMetrics: ScrapedFamilies {
         }
     }
 
-    struct Key: Hashable { var kind: Kind; var ip: IPAddress }
+    /// The address first: its 17 bytes and the kind's one make 24, where the kind first made 32 (the address is
+    /// 8-byte aligned), and a table of 10,000 slots 128 KB smaller.
+    struct Key: Hashable { var ip: IPAddress; var kind: Kind }
 
     public init() {}
 
     func increment(_ kind: Kind, _ ip: IPAddress, by n: Int = 1) {
-        counters.withLock { $0[Key(kind: kind, ip: ip), default: 0] &+= UInt64(max(n, 0)) }
+        counters.withLock { $0[Key(ip: ip, kind: kind), default: 0] &+= UInt64(max(n, 0)) }
     }
 
     /// The counter's value (nil before its first increment).
-    func value(_ kind: Kind, _ ip: IPAddress) -> UInt64? { counters.withLock { $0[Key(kind: kind, ip: ip)] } }
+    func value(_ kind: Kind, _ ip: IPAddress) -> UInt64? { counters.withLock { $0[Key(ip: ip, kind: kind)] } }
 
     public func write(into out: inout String) {
         let all = counters.withLock { $0 }

@@ -508,6 +508,10 @@ public final class SpeakerRuntime: Sendable {
                     }
                 }
             }
+            // Kept until the next pass: to its size, not the room for up to twice as many that appending left.
+            if layer2Entries.capacity > layer2Entries.count + layer2Entries.count / 8 {
+                layer2Entries = layer2Entries.withUnsafeBufferPointer { Array($0) }
+            }
             desired.layer2Entries = layer2Entries
             let before = Set(assigned.layer2Entries.map(\.service))
             let newlyAssigned = Set(layer2Entries.map(\.service)).subtracting(before).map { ($0, "layer2") }

@@ -40,6 +40,7 @@ struct HotStateTests {
         #expect(text.contains("metallb_layer2_responses_sent{ip=\"192.0.2.100\"} 2\n"))
         #expect(!text.contains("metallb_layer2_gratuitous_sent"), "a family with no samples is not written")
         #expect(conflicts.withLock { $0 } == 2)
+        #expect(MemoryLayout<LayerTwoMetrics.Key>.stride == 24, "a counter's key: the address, then the kind")
         // Released: no more answers, at once.
         _ = hot.replace([:], endpoints: [:], withdrawn: [.v4(vip)])
         #expect(hot.handle(request, interface: 7) == nil)
