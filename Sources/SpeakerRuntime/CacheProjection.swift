@@ -199,34 +199,74 @@ enum CacheProjection {
         }
     }
 
-    /// The namespace and name come from the cache key.
+    /// The namespace and name come from the cache key. 80 bytes a slice with one endpoint, where the endpoint
+    /// array alone was another 64-byte allocation.
     final class EndpointSliceRecord: CachedObject {
         let resourceVersion: String?
         let service: String?
-        let addressType: String
         /// Each endpoint's node and conditions (the addresses are not needed).
-        let endpoints: [CompactEndpoint]
+        let endpoints: Endpoints
+        let addressType: AddressType
+
+        /// `addressType`: the API server accepts only IPv4, IPv6 and FQDN (and the speaker does not read it); any
+        /// other text reads back empty. A byte, so that one endpoint fits inline in 80 bytes.
+        enum AddressType: UInt8, Sendable {
+            case ipv4, ipv6, fqdn, other
+
+            init(_ text: String) {
+                switch text {
+                case "IPv4": self = .ipv4
+                case "IPv6": self = .ipv6
+                case "FQDN": self = .fqdn
+                default: self = .other
+                }
+            }
+
+            var text: String {
+                switch self {
+                case .ipv4: "IPv4"
+                case .ipv6: "IPv6"
+                case .fqdn: "FQDN"
+                case .other: ""
+                }
+            }
+        }
+
+        /// One endpoint, the usual slice of a small Service, inline; more in an array.
+        enum Endpoints: Hashable, Sendable {
+            case one(CompactEndpoint)
+            case many([CompactEndpoint])
+
+            init(_ list: [CompactEndpoint]) { self = list.count == 1 ? .one(list[0]) : .many(list) }
+
+            var list: [CompactEndpoint] {
+                switch self {
+                case .one(let e): [e]
+                case .many(let l): l
+                }
+            }
+        }
 
         init(_ e: EndpointSlice) {
             resourceVersion = e.metadata.resourceVersion
             service = e.serviceName
-            addressType = e.addressType
-            endpoints = e.endpoints.map { CompactEndpoint(nodeName: $0.nodeName, conditions: $0.conditions) }
+            addressType = AddressType(e.addressType)
+            endpoints = Endpoints(e.endpoints.map { CompactEndpoint(nodeName: $0.nodeName, conditions: $0.conditions) })
         }
 
-        /// The record and its endpoint array each sit in a slab of their own size class.
+        /// The record, and its endpoint array if it has one, each sit in a slab of their own size class.
         func shouldMove(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Bool {
             if shouldMove(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { return true }
             // An empty array is a shared static, not a heap allocation: never ask about it.
-            guard !endpoints.isEmpty else { return false }
-            return endpoints.withUnsafeBufferPointer { $0.baseAddress.map { shouldMove(UnsafeRawPointer($0)) } ?? false }
+            guard case .many(let list) = endpoints, !list.isEmpty else { return false }
+            return list.withUnsafeBufferPointer { $0.baseAddress.map { shouldMove(UnsafeRawPointer($0)) } ?? false }
         }
 
         func object(_ key: ObjectKey) -> EndpointSlice {
             var meta = ObjectMeta(name: key.name, namespace: key.namespace.isEmpty ? nil : key.namespace,
                                   labels: service.map { [EndpointSlice.serviceNameLabel: $0] })
             meta.resourceVersion = resourceVersion
-            var out = EndpointSlice(metadata: meta, addressType: addressType, endpoints: endpoints.map(\.endpoint))
+            var out = EndpointSlice(metadata: meta, addressType: addressType.text, endpoints: endpoints.list.map(\.endpoint))
             out.apiVersion = nil
             out.kind = nil
             return out

@@ -146,6 +146,29 @@ struct CompactStateTests {
         #expect(orphan.serviceName == nil && orphan.metadata.labels == nil && orphan.objectKey == orphanSlice.objectKey)
         asked = []
         #expect(!CacheProjection.EndpointSliceRecord(orphanSlice).shouldMove { asked.append($0); return false } && asked.count == 1)
+        #expect(orphan.addressType == "IPv6" && orphan.endpoints.isEmpty)
+    }
+
+    @Test("a one-endpoint slice keeps its endpoint inline; each address type reads back", arguments: [
+        ("IPv4", "IPv4"), ("IPv6", "IPv6"), ("FQDN", "FQDN"), ("ipv4", ""), ("", ""),
+    ])
+    func oneEndpointSlice(addressType: String, readBack: String) throws {
+        let slice = try decode(EndpointSlice.self, """
+            {"metadata":{"name":"web-1","namespace":"shop","resourceVersion":"9","labels":{"kubernetes.io/service-name":"web"}},
+             "addressType":"\(addressType)","endpoints":[{"addresses":["10.1.0.4"],"conditions":{"ready":true,"serving":true},"nodeName":"n3"}]}
+            """)
+        let record = CacheProjection.EndpointSliceRecord(slice)
+        guard case .one(let endpoint) = record.endpoints else {
+            Issue.record("one endpoint is not kept inline: \(record.endpoints)")
+            return
+        }
+        #expect(endpoint.nodeName == "n3")
+        let e = record.object(slice.objectKey)
+        #expect(e.addressType == readBack && e.serviceName == "web" && e.objectResourceVersion == "9")
+        #expect(e.endpoints.map(\.nodeName) == ["n3"] && e.endpoints.map(\.conditions) == slice.endpoints.map(\.conditions))
+        // Only the record is a heap allocation to ask about.
+        var asked: [UnsafeRawPointer] = []
+        #expect(!record.shouldMove { asked.append($0); return false } && asked.count == 1)
     }
 
     @Test("a status stamp matches the status the writer would send, and only that one")
