@@ -7,6 +7,7 @@ import KubernetesClient
 import LinkLayer
 import Logging
 import Metrics
+import NIOCore
 import Netlink
 import Prometheus
 import ServiceLifecycle
@@ -59,7 +60,13 @@ struct RunCommand: AsyncParsableCommand {
     var gracefulStop = false
     @Option(help: "Gratuitous schedule as offsets, e.g. 0,250ms,500ms,1s,2s.") var gratuitousSchedule: String?
 
+    @Option(help: ArgumentHelp("SwiftNIO event loop threads (sockets, TLS, BGP, ARP/NDP).",
+                               discussion: "Planning runs elsewhere; one loop serves a node, and each costs memory.")) var eventLoops = 1
+
     func run() async throws {
+        guard eventLoops >= 1 else { throw ValidationError("--event-loops must be at least 1") }
+        // Before anything uses the shared event loop group (which would otherwise start one thread per core).
+        NIOSingletons.groupLoopCountSuggestion = eventLoops
         guard let admin = AdminServer.parseAddress(adminAddr) else { throw ValidationError("--admin-addr must be HOST:PORT or :PORT") }
         guard let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.environment["METALLB_NODE_NAME"], !node.isEmpty else {
             throw ValidationError("give --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)")

@@ -2,8 +2,23 @@ import ArgumentParser
 import Foundation
 import LoadBalancerConfig
 
-/// `speaker`: the DaemonSet process on every node, and the tool to debug it.
+/// The entry point. The command runs as a task on the concurrency pool while the main thread waits for it. (An
+/// `async` main would end the main thread in `dispatch_main`, whose `pthread_exit` unwinds it: glibc loads libgcc_s
+/// for that, and the unwinder reads the binary's unwind tables. That is about 0.7 MB of a speaker's idle RSS spent on
+/// a thread that then does nothing; Docs/benchmarks.md, "Speaker idle". Nothing in the speaker runs on the main actor.)
 @main
+enum SpeakerMain {
+    static func main() {
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            await Speaker.main()
+            done.signal()
+        }
+        done.wait()
+    }
+}
+
+/// `speaker`: the DaemonSet process on every node, and the tool to debug it.
 struct Speaker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker",
