@@ -67,8 +67,9 @@ public actor LayerTwoAnnouncer {
     /// announcements was 640 KB at 10,000 addresses.
     private var installed: [Int: NeighborResponder] = [:]
     private var installedEndpoints: [Int: SharedEndpoint] = [:]
-    /// Solicited-node group MACs joined per interface, with how many announced addresses need each.
-    private var groups: [Int: [MACAddress: Int]] = [:]
+    /// Solicited-node group MACs joined per interface: those of the IPv6 addresses announced there (a set of 6-byte
+    /// MACs, recomputed when an interface's IPv6 addresses change, not a count per MAC).
+    private var groups: [Int: Set<MACAddress>] = [:]
 
     public init(schedule: GratuitousSchedule = .default, metrics: LayerTwoMetrics = LayerTwoMetrics(), logger: Logger,
                 onConflict: @escaping @Sendable (Conflict) -> Void = { _ in }) {
@@ -107,12 +108,16 @@ public actor LayerTwoAnnouncer {
         // Sockets for interfaces that are new.
         var endpoints: [Int: LinkEndpoint] = [:]
         for a in desired where endpoints[a.interface.index] == nil { endpoints[a.interface.index] = a.interface }
+        var changedV6: Set<Int> = []  // interfaces whose solicited-node groups to recompute
         for endpoint in endpoints.values where sockets[endpoint.index]?.endpoint != endpoint {
             if let old = sockets.removeValue(forKey: endpoint.index) { await old.close() }
             do {
                 let hot = self.hot
                 let index = endpoint.index
                 sockets[endpoint.index] = try await PacketSocket.open(endpoint) { frame in hot.handle(frame, interface: index) }
+                // A new socket has joined no group yet.
+                groups[endpoint.index] = nil
+                changedV6.insert(endpoint.index)
                 logger.debug("listening for ARP and NDP", metadata: ["interface": "\(endpoint.name)"])
             } catch {
                 for a in desired where a.interface == endpoint {
@@ -180,8 +185,9 @@ public actor LayerTwoAnnouncer {
         for a in wanted where installedEndpoints[a.interface.index] == nil { installedEndpoints[a.interface.index] = a.sharedEndpoint }
 
         // Solicited-node groups, so solicitations reach us on NICs that filter multicast.
-        for a in added { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: 1) } }
-        for a in removed { if case .v6(let ip) = a.ip { adjustGroup(ip, interface: a.interface.index, by: -1) } }
+        for a in added { if case .v6 = a.ip { changedV6.insert(a.interface.index) } }
+        for a in removed { if case .v6 = a.ip { changedV6.insert(a.interface.index) } }
+        for index in changedV6 { updateGroups(interface: index) }
 
         for (index, batch) in frames {
             guard let socket = sockets[index] else { continue }
@@ -216,14 +222,21 @@ public actor LayerTwoAnnouncer {
         await update([])
     }
 
-    private func adjustGroup(_ ip: IPv6Address, interface: Int, by delta: Int) {
-        let mac = NDP.multicastMAC(for: NDP.solicitedNodeMulticast(ip))
-        let before = groups[interface]?[mac] ?? 0
-        let after = max(0, before + delta)
-        groups[interface, default: [:]][mac] = after == 0 ? nil : after
-        guard let socket = sockets[interface], (before == 0) != (after == 0) else { return }
-        do { try socket.membership(mac, join: after > 0) } catch {
-            logger.warning("multicast membership failed", metadata: ["error": "\(error)"])
+    /// The solicited-node group MACs joined on an interface.
+    func joinedGroups(_ index: Int) -> Set<MACAddress> { groups[index] ?? [] }
+
+    /// Joins the solicited-node groups of the IPv6 addresses now announced on `interface` and leaves the others.
+    private func updateGroups(interface index: Int) {
+        let needed = Set((installed[index]?.ownedIPv6 ?? []).map { NDP.multicastMAC(for: NDP.solicitedNodeMulticast($0)) })
+        let joined = groups[index] ?? []
+        groups[index] = needed.isEmpty ? nil : needed
+        guard let socket = sockets[index] else { return }
+        for (macs, join) in [(needed.subtracting(joined), true), (joined.subtracting(needed), false)] {
+            for mac in macs {
+                do { try socket.membership(mac, join: join) } catch {
+                    logger.warning("multicast membership failed", metadata: ["error": "\(error)"])
+                }
+            }
         }
     }
 

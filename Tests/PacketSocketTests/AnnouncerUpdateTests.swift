@@ -28,6 +28,8 @@ struct AnnouncerUpdateTests {
         #expect(report.failed.isEmpty, "\(report.failed)")
         #expect(Set(report.added) == [a4, b4, a6] && report.removed.isEmpty)
         #expect(await announcer.announced == [a4, b4, a6])
+        let group = MACAddress(0x33, 0x33, 0xff, 0, 0, 0x77)  // ff02::1:ff00:77, the solicited-node group of 2001:db8::77
+        #expect(await announcer.joinedGroups(index) == [group])
 
         // The same set again (a new SharedEndpoint for the same interface): nothing changes.
         let again = SharedEndpoint(lo)
@@ -37,6 +39,7 @@ struct AnnouncerUpdateTests {
         report = await announcer.update([a4])
         #expect(report.added.isEmpty && Set(report.removed.map(\.ip)) == [v4b, v6])
         #expect(await announcer.announced == [a4])
+        #expect(await announcer.joinedGroups(index).isEmpty, "no IPv6 address left: the group is left")
 
         // The interface's MAC changed: the address is announced anew with the new MAC, and the old one is removed.
         let moved = LayerTwoAnnouncer.Announcement(ip: v4, interface: loNewMAC)
