@@ -57,8 +57,6 @@ public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequenc
                 if let newline = buffer.firstIndex(of: 0x0A) {
                     let line = Array(buffer[..<newline])
                     buffer.removeSubrange(...newline)
-                    // A burst of events leaves room for its largest chunk; a watch then idles for minutes.
-                    if buffer.isEmpty, buffer.capacity > 16 << 10 { buffer = [] }
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
                     return try Self.decode(line)
                 }

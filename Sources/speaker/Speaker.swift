@@ -10,6 +10,8 @@ import LoadBalancerConfig
 enum SpeakerMain {
     static func main() {
         let done = DispatchSemaphore(value: 0)
+        // Invariant: this is the process's root task, the one the runtime makes for an async main; every other task
+        // is its structured descendant (task groups, Service.run), and the main thread outlives it.
         Task.detached {
             await Speaker.main()
             done.signal()
