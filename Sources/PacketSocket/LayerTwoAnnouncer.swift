@@ -81,12 +81,17 @@ public actor LayerTwoAnnouncer {
 
     public var announced: Set<Announcement> {
         var all: Set<Announcement> = []
+        forEachAnnounced { all.insert($0) }
+        return all
+    }
+
+    /// Each announcement the installed responders make.
+    private func forEachAnnounced(_ body: (Announcement) -> Void) {
         for (index, r) in installed {
             guard let endpoint = installedEndpoints[index] else { continue }
-            for ip in r.ownedIPv4 { all.insert(Announcement(ip: .v4(ip), interface: endpoint)) }
-            for ip in r.ownedIPv6 { all.insert(Announcement(ip: .v6(ip), interface: endpoint)) }
+            for ip in r.ownedIPv4 { body(Announcement(ip: .v4(ip), interface: endpoint)) }
+            for ip in r.ownedIPv6 { body(Announcement(ip: .v6(ip), interface: endpoint)) }
         }
-        return all
     }
 
     private var announcedCount: Int { installed.values.reduce(0) { $0 + $1.ownedIPv4.count + $1.ownedIPv6.count } }
@@ -143,15 +148,7 @@ public actor LayerTwoAnnouncer {
             frames[a.interface.index, default: []].append((a.ip, frame))
         }
         var removed: [Announcement] = []
-        for (index, r) in installed {
-            guard let endpoint = installedEndpoints[index] else { continue }
-            for ip in r.ownedIPv4 where !wanted.contains(Announcement(ip: .v4(ip), interface: endpoint)) {
-                removed.append(Announcement(ip: .v4(ip), interface: endpoint))
-            }
-            for ip in r.ownedIPv6 where !wanted.contains(Announcement(ip: .v6(ip), interface: endpoint)) {
-                removed.append(Announcement(ip: .v6(ip), interface: endpoint))
-            }
-        }
+        forEachAnnounced { a in if !wanted.contains(a) { removed.append(a) } }
         report.added = Array(added)
         report.removed = removed
 
