@@ -21,7 +21,6 @@ struct RecordTable: Sequence {
     init(minimumCapacity: Int) { reserveCapacity(minimumCapacity) }
 
     var count: Int { names.count }
-    var isEmpty: Bool { names.isEmpty }
 
     subscript(key: ObjectKey) -> Record? {
         get { find(key).entry.map { records[Int($0)] } }
