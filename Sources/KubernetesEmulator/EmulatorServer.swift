@@ -2,13 +2,16 @@ import Foundation
 import KubernetesModel
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
-/// The emulator's HTTP(S) transport: HTTP/1.1 with keep-alive on SwiftNIO, TLS from NIOSSL, request bodies capped
-/// at the real API server's 3 MiB, and watches streamed as chunked JSON lines until the client goes away, the
-/// watch's `timeoutSeconds` pass, or the server stops.
+/// The emulator's HTTP(S) transport on SwiftNIO: over TLS (NIOSSL) HTTP/2 or HTTP/1.1 as ALPN settles, like the real
+/// API server, so that a client multiplexing its watches on one connection is tested as it will run; plain HTTP is
+/// HTTP/1.1 with keep-alive. Request bodies are capped at the real API server's 3 MiB, and watches stream as JSON
+/// lines until the client goes away, the watch's `timeoutSeconds` pass, or the server stops.
 public final class EmulatorServer: Sendable {
     public struct Options: Sendable {
         public var host: String
@@ -25,13 +28,23 @@ public final class EmulatorServer: Sendable {
         }
     }
 
+    /// One HTTP/1.1 connection, or one HTTP/2 stream behind NIOHTTP2's HTTP/1 translation: either way one request at
+    /// a time, so both are served by `serve(_:)`.
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+    typealias HTTP2Connection = (channel: any Channel, streams: PendingStreams)
+    typealias Negotiated = NIONegotiatedHTTPVersion<Connection, (HTTP2Connection, NIOHTTP2Handler.AsyncStreamMultiplexer<Connection>)>
+    typealias Accepted = EventLoopFuture<Negotiated>
+    /// Concurrent streams per HTTP/2 connection: Go's default, which the real API server keeps.
+    static let maxConcurrentStreams = 250
 
     public let handler: APIHandler
     private let options: Options
-    private let channel: NIOAsyncChannel<Connection, Never>
+    private let channel: NIOAsyncChannel<Accepted, Never>
     /// Open connections, closed when the server stops (idle keep-alive connections would otherwise hold it up).
     private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    /// Connections open now (an HTTP/2 connection counts once, whatever its streams).
+    var openConnections: Int { open.withLock { $0.count } }
 
     /// The bound port (useful with port 0).
     public var port: Int { channel.channel.localAddress?.port ?? 0 }
@@ -41,16 +54,42 @@ public final class EmulatorServer: Sendable {
         self.handler = handler
         self.options = options
         let sslContext = try options.tls.map { try NIOSSLContext(configuration: $0) }
+        var http2Settings = NIOHTTP2Handler.Configuration()
+        http2Settings.connection.initialSettings = nioDefaultSettings.map {
+            $0.parameter == .maxConcurrentStreams ? HTTP2Setting(parameter: .maxConcurrentStreams, value: Self.maxConcurrentStreams) : $0
+        }
+        let http2 = http2Settings
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: options.host, port: options.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+            .bind(host: options.host, port: options.port) { channel -> EventLoopFuture<Accepted> in
+                guard let sslContext else {
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        return channel.eventLoop.makeSucceededFuture(.http1_1(try Connection(wrappingChannelSynchronously: channel)))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+                let pending = PendingStreams()
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                }.flatMap {
+                    channel.configureAsyncHTTPServerPipeline(
+                        http2Configuration: http2,
+                        http1ConnectionInitializer: { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(HTTPServerProtocolErrorHandler())
+                                return try Connection(wrappingChannelSynchronously: channel)
+                            }
+                        },
+                        http2ConnectionInitializer: { channel in channel.eventLoop.makeSucceededFuture((channel, pending)) },
+                        http2StreamInitializer: { stream in
+                            stream.eventLoop.makeCompletedFuture {
+                                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                                let connection = try Connection(wrappingChannelSynchronously: stream)
+                                pending.add(connection)
+                                return connection
+                            }
+                        })
                 }
             }
     }
@@ -68,13 +107,8 @@ public final class EmulatorServer: Sendable {
         try await withTaskCancellationHandler {
             try await channel.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        let id = ObjectIdentifier(connection.channel)
-                        open.withLock { $0[id] = connection.channel }
-                        group.addTask {
-                            await self.serve(connection)
-                            _ = self.open.withLock { $0.removeValue(forKey: id) }
-                        }
+                    for try await accepted in inbound {
+                        group.addTask { await self.serve(accepted) }
                     }
                 }
             }
@@ -82,6 +116,42 @@ public final class EmulatorServer: Sendable {
             handler.state.endAllWatches()
             channel.channel.close(promise: nil)
             for c in open.withLock({ Array($0.values) }) { c.close(promise: nil) }
+        }
+    }
+
+    /// Serves one accepted connection: one HTTP/1.1 request after another, or each HTTP/2 stream concurrently.
+    private func serve(_ accepted: Accepted) async {
+        let negotiated: Negotiated
+        do {
+            negotiated = try await accepted.get()
+        } catch {
+            return  // A failed TLS handshake or negotiation ends only its own connection.
+        }
+        let channel: any Channel
+        switch negotiated {
+        case .http1_1(let connection): channel = connection.channel
+        case .http2(let (connection, _)): channel = connection.channel
+        }
+        let id = ObjectIdentifier(channel)
+        open.withLock { $0[id] = channel }
+        defer { _ = open.withLock { $0.removeValue(forKey: id) } }
+        switch negotiated {
+        case .http1_1(let connection):
+            await serve(connection)
+        case .http2(let (connection, multiplexer)):
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await stream in multiplexer.inbound where connection.streams.take(stream) {
+                        group.addTask { await self.serve(stream) }
+                    }
+                }
+            } catch {
+                // The connection failed or the server is stopping.
+            }
+            // NIOHTTP2 ends the stream sequence on a connection error or on cancellation, and then drops any stream
+            // that still arrives: the connection closes, and streams not yet served are finished here.
+            connection.channel.close(promise: nil)
+            connection.streams.finishAll()
         }
     }
 
@@ -112,12 +182,12 @@ public final class EmulatorServer: Sendable {
                         if case .watch(let stream) = response {
                             // After a watch ends (timeout) the connection stays usable, as on the real server.
                             try await streamWatch(stream, head: h, connection: connection, outbound)
-                            if !h.isKeepAlive || Task.isCancelled { return }
+                            if !Self.keepsOpen(h) || Task.isCancelled { return }
                             head = nil
                             continue
                         }
-                        try await write(response, head: h, outbound, keepAlive: h.isKeepAlive)
-                        if !h.isKeepAlive { return }
+                        try await write(response, head: h, outbound, keepAlive: Self.keepsOpen(h))
+                        if !Self.keepsOpen(h) { return }
                         head = nil
                     }
                 }
@@ -125,6 +195,13 @@ public final class EmulatorServer: Sendable {
         } catch {
             // A client that goes away mid-response, or a TLS handshake that fails, ends only its own connection.
         }
+    }
+
+    /// Whether the connection stays open after this request's response. An HTTP/2 stream (HTTP/2.0 heads, which NIO
+    /// does not count as keep-alive) closes by itself once both sides have ended it; closing it sooner would reset a
+    /// response still waiting for the client's flow-control window.
+    static func keepsOpen(_ head: HTTPRequestHead) -> Bool {
+        head.version.major >= 2 || head.isKeepAlive
     }
 
     private func write(_ response: APIResponse, head: HTTPRequestHead, _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
@@ -176,5 +253,33 @@ public final class EmulatorServer: Sendable {
             try await outbound.write(.end(nil))
         }
         state.endWatch(stream.id)
+    }
+}
+
+/// The HTTP/2 streams of one connection that are open but not yet served. A stream NIOHTTP2 drops after its stream
+/// sequence ends (see `serve(_:)`) is finished here, when it closes or when the connection ends, so that no
+/// `NIOAsyncChannel` goes away unfinished.
+final class PendingStreams: Sendable {
+    private let streams = Mutex<[ObjectIdentifier: EmulatorServer.Connection]>([:])
+
+    func add(_ connection: EmulatorServer.Connection) {
+        let id = ObjectIdentifier(connection.channel)
+        streams.withLock { $0[id] = connection }
+        connection.channel.closeFuture.whenComplete { _ in
+            self.streams.withLock { $0.removeValue(forKey: id) }?.outbound.finish()
+        }
+    }
+
+    /// Whether `connection` was still waiting; from then on its server finishes it.
+    func take(_ connection: EmulatorServer.Connection) -> Bool {
+        streams.withLock { $0.removeValue(forKey: ObjectIdentifier(connection.channel)) } != nil
+    }
+
+    func finishAll() {
+        let waiting = streams.withLock { streams in
+            defer { streams.removeAll() }
+            return Array(streams.values)
+        }
+        for connection in waiting { connection.outbound.finish() }
     }
 }

@@ -51,12 +51,12 @@ public struct SelfSignedCertificates: Sendable {
         privateKeyPEM = key.pemRepresentation
     }
 
-    /// A NIOSSL server configuration presenting the serving certificate (HTTP/1.1 only).
+    /// A NIOSSL server configuration presenting the serving certificate, offering HTTP/2 and HTTP/1.1 by ALPN.
     public func serverConfiguration() throws -> TLSConfiguration {
         var config = TLSConfiguration.makeServerConfiguration(
             certificateChain: [.certificate(try NIOSSLCertificate(bytes: Array(certificatePEM.utf8), format: .pem))],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)))
-        config.applicationProtocols = ["http/1.1"]
+        config.applicationProtocols = ["h2", "http/1.1"]
         return config
     }
 }

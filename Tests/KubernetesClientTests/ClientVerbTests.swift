@@ -119,6 +119,27 @@ struct ClientVerbTests {
         }
     }
 
+    /// A response many times the HTTP/2 flow-control window (64 KB until the client raises it) arrives whole: the
+    /// server keeps the stream open until the client has taken the last byte.
+    @Test("lists larger than the HTTP/2 flow-control window arrive whole")
+    func largeLists() async throws {
+        let emu = try EmulatorFixture()
+        try await emu.serve { _ in
+            try await emu.withClient { client in
+                let filler = String(repeating: "x", count: 2_000)
+                for i in 0..<300 {
+                    var s = service("big-\(i)")
+                    s.metadata.annotations = ["filler": filler]
+                    try await client.create(.services, namespace: "default", s)
+                }
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<4 { group.addTask { try await client.list(.services, namespace: "default").items.count } }
+                    for try await count in group { #expect(count == 300) }
+                }
+            }
+        }
+    }
+
     /// A stale resourceVersion is a Conflict; `modify` re-reads and retries until its write lands.
     @Test("409 on a stale resourceVersion, and modify retries with a fresh read")
     func optimisticConcurrency() async throws {

@@ -73,10 +73,10 @@ struct InformerTests {
     }
 
     /// 20 concurrent watchers each see all 200 changes, in resourceVersion order.
-    @Test("20 concurrent watchers see every event in order")
+    @Test("20 concurrent watchers see every event in order, as streams of one HTTP/2 connection")
     func concurrentWatchers() async throws {
         let emu = try EmulatorFixture()
-        try await emu.serve { _ in
+        try await emu.serve { server in
             try await emu.withClient { client in
                 let rv = try await client.list(.services).metadata.resourceVersion
                 try await withThrowingTaskGroup(of: [Int64].self) { group in
@@ -99,6 +99,8 @@ struct InformerTests {
                     }
                     #expect(results == 20)
                 }
+                // Over HTTP/1.1 each watch would have held a connection of its own.
+                #expect(server.openConnections == 1)
             }
         }
     }
