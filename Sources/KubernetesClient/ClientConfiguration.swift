@@ -27,6 +27,11 @@ public struct ClientConfiguration: Sendable {
     /// Time to establish a connection, TLS included (failed handshakes are retried until it passes).
     public var connectTimeout: Duration = .seconds(10)
     public var userAgent = "beacon"
+    /// Take HTTP/2 when the server offers it: every request and watch a stream on one connection, as with client-go.
+    /// Off for the daemons until the client checks an HTTP/2 connection's health: AsyncHTTPClient sends no PINGs and
+    /// a timed-out request resets only its stream, so a connection that silently died would hold every watch and
+    /// request until the kernel gives up on it (about 15 minutes); over HTTP/1.1 a dead connection holds only its own.
+    public var http2 = false
 
     public init(server: String, certificateAuthorityPEM: [UInt8]? = nil, credentials: Credentials = .none) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server

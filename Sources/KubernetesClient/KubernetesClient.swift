@@ -36,10 +36,9 @@ public final class KubernetesClient: Sendable {
         }
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout.connect = .milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000))
-        // HTTP/2 when the server offers it (the API server does, over TLS): every watch and request is a stream on one
-        // connection, as with client-go, instead of a TLS connection per watch. HTTP/1.1 servers get a pool.
+        // HTTP/1.1 gets a pool: a connection per watch. HTTP/2 (`ClientConfiguration.http2`) puts them all on one.
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
-        config.httpVersion = .automatic
+        config.httpVersion = configuration.http2 ? .automatic : .http1Only
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         limiter = RateLimiter(qps: configuration.qps, burst: configuration.burst)
     }

@@ -64,6 +64,7 @@ final class EmulatorFixture: Sendable {
     func clientConfiguration(token: String = "test-token") -> ClientConfiguration {
         var c = ClientConfiguration(server: url, certificateAuthorityPEM: Array(certificates.caPEM.utf8), credentials: .token(token))
         c.qps = 0
+        c.http2 = true  // the daemons' default is HTTP/1.1 (real processes in the other suites); these tests cover HTTP/2
         return c
     }
 
