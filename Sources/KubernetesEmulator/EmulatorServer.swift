@@ -127,32 +127,34 @@ public final class EmulatorServer: Sendable {
         } catch {
             return  // A failed TLS handshake or negotiation ends only its own connection.
         }
-        let channel: any Channel
-        switch negotiated {
-        case .http1_1(let connection): channel = connection.channel
-        case .http2(let (connection, _)): channel = connection.channel
-        }
-        let id = ObjectIdentifier(channel)
-        open.withLock { $0[id] = channel }
-        defer { _ = open.withLock { $0.removeValue(forKey: id) } }
         switch negotiated {
         case .http1_1(let connection):
-            await serve(connection)
+            await whileOpen(connection.channel) { await serve(connection) }
         case .http2(let (connection, multiplexer)):
-            do {
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await stream in multiplexer.inbound where connection.streams.take(stream) {
-                        group.addTask { await self.serve(stream) }
+            await whileOpen(connection.channel) {
+                do {
+                    try await withThrowingDiscardingTaskGroup { group in
+                        for try await stream in multiplexer.inbound where connection.streams.take(stream) {
+                            group.addTask { await self.serve(stream) }
+                        }
                     }
+                } catch {
+                    // The connection failed or the server is stopping.
                 }
-            } catch {
-                // The connection failed or the server is stopping.
             }
             // NIOHTTP2 ends the stream sequence on a connection error or on cancellation, and then drops any stream
             // that still arrives: the connection closes, and streams not yet served are finished here.
             connection.channel.close(promise: nil)
             connection.streams.finishAll()
         }
+    }
+
+    /// Runs `body` with `channel` among the open connections that stopping the server closes.
+    private func whileOpen(_ channel: any Channel, _ body: () async -> Void) async {
+        let id = ObjectIdentifier(channel)
+        open.withLock { $0[id] = channel }
+        defer { _ = open.withLock { $0.removeValue(forKey: id) } }
+        await body()
     }
 
     private func serve(_ connection: Connection) async {
