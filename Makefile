@@ -25,9 +25,10 @@ RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=l
 	-Xlinker --no-warn-symbol-ordering $(COMPILE_FLAGS)
 # The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle"), linked in, with the
 # malloc family exported so that glibc's own allocations use it too. Its functions without a symbol that it runs are
-# placed by tools/speaker.ld; the link map is what tools/gen-speaker-order.sh reads them from.
+# placed by tools/speaker.ld; the link map (with symbols as the order file names them: not demangled) is what
+# tools/gen-speaker-order.sh reads them from.
 MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
-SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map
+SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map -Xlinker --no-demangle
 
 .PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
 
