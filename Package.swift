@@ -194,6 +194,8 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
+        .testTarget(name: "AdminHTTPTests", dependencies: ["AdminHTTP", .product(name: "Prometheus", package: "swift-prometheus"),
+                                                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["LoadBalancerConfig", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel",

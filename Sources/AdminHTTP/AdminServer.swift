@@ -158,13 +158,16 @@ public final class AdminServer: Service, Sendable {
         }
     }
 
+    /// Splits a request target into path and query. Any bytes are accepted: `?=`, `?&&`, `?=x` and a bare `?` give
+    /// empty names or values, never a trap (a request is outside input).
     static func split(_ uri: String) -> (String, [String: String]) {
         guard let q = uri.firstIndex(of: "?") else { return (uri, [:]) }
         var query: [String: String] = [:]
         for pair in uri[uri.index(after: q)...].split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
-            let value = kv.count > 1 ? String(kv[1]).removingPercentEncodingLite : ""
-            query[String(kv[0])] = value
+            // Not omitting empty pieces: "=" splits into "" and "", so there is always a name.
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = kv.first else { continue }
+            query[String(name)] = kv.count > 1 ? String(kv[1]).removingPercentEncodingLite : ""
         }
         return (String(uri[..<q]), query)
     }
