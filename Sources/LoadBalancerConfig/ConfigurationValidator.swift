@@ -14,6 +14,14 @@ struct ConfigurationValidator {
         self.log = log
     }
 
+    /// The kernel's TCP_MD5SIG_MAXKEYLEN (RFC 2385 keys): a longer key would be cut there, and the peer, holding the
+    /// whole key, would drop every segment.
+    static let maxMD5KeyBytes = 80
+
+    static func md5KeyTooLong(_ bytes: Int) -> String {
+        "the TCP MD5 password is \(bytes) bytes; the kernel takes at most \(maxMD5KeyBytes)"
+    }
+
     // MARK: Issue helpers
 
     private mutating func error(_ meta: ResourceMeta, _ field: String, _ message: String) {
@@ -558,6 +566,7 @@ struct ConfigurationValidator {
         let hasSecret = s.passwordSecret != nil
         if let pw = s.password, !pw.isEmpty {
             if hasSecret { error(m, "spec.passwordSecret", "password and passwordSecret are mutually exclusive") }
+            if pw.utf8.count > Self.maxMD5KeyBytes { error(m, "spec.password", Self.md5KeyTooLong(pw.utf8.count)) }
             password = .inline(pw)
         }
         if let ref = s.passwordSecret, !(s.password.map { !$0.isEmpty } ?? false) {
@@ -569,6 +578,9 @@ struct ConfigurationValidator {
                     if secret.type != "kubernetes.io/basic-auth" {
                         error(m, "spec.passwordSecret", "Secret \"\(name)\" has type \"\(secret.type ?? "Opaque")\"; a BGP password Secret must be of type kubernetes.io/basic-auth")
                     } else if let value = secret.data["password"] {
+                        if value.utf8.count > Self.maxMD5KeyBytes {
+                            error(m, "spec.passwordSecret", "Secret \"\(name)\": " + Self.md5KeyTooLong(value.utf8.count))
+                        }
                         password = .secret(name: name, value: value)
                     } else {
                         error(m, "spec.passwordSecret", "Secret \"\(name)\" has no \"password\" key")
