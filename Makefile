@@ -30,7 +30,7 @@ RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=l
 MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
 SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map -Xlinker --no-demangle
 
-.PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp clean
+.PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -153,6 +153,16 @@ fuzz-bgp: deps
 	mkdir -p .build-fuzz/corpus-bgp
 	.build-fuzz/release/fuzz-bgp .build-fuzz/corpus-bgp Tests/BGPProtocolTests/Fixtures/fuzz-corpus \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048
+
+# libFuzzer on the admin listener's request path (NIO's HTTP decoder with Beacon's limits, the request guard, the
+# route table). Corpus: Tests/AdminHTTPTests/Fixtures/fuzz-corpus.
+fuzz-admin: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-admin \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-admin
+	.build-fuzz/release/fuzz-admin .build-fuzz/corpus-admin Tests/AdminHTTPTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -rss_limit_mb=2048
 
 clean:
 	rm -rf .build .build-fuzz

@@ -169,6 +169,9 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CFuzzerSupport"]),
         .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "FuzzSupport"]),
         .executableTarget(name: "fuzz-bgp", dependencies: ["BGPProtocol", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "fuzz-admin", dependencies: ["AdminHTTP", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio"),
+                                                             .product(name: "NIOEmbedded", package: "swift-nio"),
+                                                             .product(name: "NIOHTTP1", package: "swift-nio")]),
         .executableTarget(name: "fuzz-frames", dependencies: ["LinkLayer", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
 
         .testTarget(name: "NetworkPrimitivesTests", dependencies: ["NetworkPrimitives"]),
@@ -194,8 +197,9 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
-        .testTarget(name: "AdminHTTPTests", dependencies: ["AdminHTTP", .product(name: "Prometheus", package: "swift-prometheus"),
-                                                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
+        .testTarget(name: "AdminHTTPTests", dependencies: ["AdminHTTP", "fuzz-admin", .product(name: "Prometheus", package: "swift-prometheus"),
+                                                         .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["LoadBalancerConfig", "kube-emulator"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel",

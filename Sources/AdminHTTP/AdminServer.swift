@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MetricsText
 import NIOCore
 import NIOHTTP1
@@ -7,11 +10,14 @@ import ServiceLifecycle
 import Synchronization
 
 /// The daemons' admin port: `/metrics` (Prometheus text format), `/healthz` (the process serves), `/readyz` (the
-/// daemon says it is ready), plus any routes the daemon adds (the speaker's `/debug/state`).
+/// daemon says it is ready), plus any routes the daemon adds; and, with `init(host:port:routes:limits:)`, a listener
+/// with only the routes given (the speaker's loopback `/debug/state`).
 ///
 /// It is a ServiceLifecycle `Service`: first in the group, so it answers health checks while the rest starts, and
-/// stopped last. Plain HTTP/1.1 with keep-alive; GET and HEAD only. It must not block on the daemon: every
-/// handler is a quick read of state the daemon already keeps.
+/// stopped last. Plain HTTP/1.1 with keep-alive; GET and HEAD only. Every byte it reads is outside input: NIO's HTTP
+/// decoder parses with the head bounded, `AdminRequestGuard` bounds bodies and time, the accept loop bounds
+/// connections (`AdminLimits`), and handlers run off the event loop, so a slow scrape never delays ARP or BGP.
+/// Handlers must be quick reads of state the daemon already keeps.
 public final class AdminServer: Service, Sendable {
     /// A request as the handlers see it.
     public struct Request: Sendable {
@@ -42,22 +48,36 @@ public final class AdminServer: Service, Sendable {
 
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
+    /// The open connections, by channel, with the remote address each counts against.
+    private struct Open {
+        var channels: [ObjectIdentifier: (channel: any Channel, source: String)] = [:]
+        var perSource: [String: Int] = [:]
+    }
+
     private let channel: NIOAsyncChannel<Connection, Never>
-    private let routes: [String: Handler]
-    private let open = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let routes: AdminRoutes
+    private let limits: AdminLimits
+    private let open = Mutex(Open())
 
     /// The bound port (useful with port 0).
     public var port: Int { channel.channel.localAddress?.port ?? 0 }
+    /// The bound address, as `HOST:PORT` (`[V6]:PORT`).
+    public var boundAddress: String {
+        guard let a = channel.channel.localAddress, let ip = a.ipAddress else { return "?" }
+        return ip.contains(":") ? "[\(ip)]:\(a.port ?? 0)" : "\(ip):\(a.port ?? 0)"
+    }
 
-    /// Binds at once (so a daemon fails fast on a taken port); `run()` then serves until cancelled or shut down.
+    /// The admin listener: `/metrics`, `/healthz`, `/readyz` and `routes`. Binds at once (so a daemon fails fast on
+    /// a taken port); `run()` then serves until cancelled or shut down.
     /// - Parameters:
     ///   - registry: served on `/metrics`,
     ///   - scraped: followed by these families (kept outside swift-metrics, written at each scrape).
     ///   - ready: `/readyz` answers 200 when it returns nil, else 503 with the reason.
     ///   - routes: further paths (exact match).
-    public init(host: String, port: Int, registry: PrometheusCollectorRegistry, scraped: [any ScrapedFamilies] = [],
-                ready: @escaping @Sendable () -> String?, routes: [String: Handler] = [:]) async throws {
-        var all = routes
+    public convenience init(host: String, port: Int, registry: PrometheusCollectorRegistry, scraped: [any ScrapedFamilies] = [],
+                            ready: @escaping @Sendable () -> String?, routes: [String: Handler] = [:],
+                            limits: AdminLimits = AdminLimits()) async throws {
+        var all = AdminRoutes(routes)
         all["/metrics"] = { _ in
             var body = registry.emitToBuffer()
             var text = ""
@@ -70,24 +90,59 @@ public final class AdminServer: Service, Sendable {
             if let reason = ready() { return .text("not ready: \(reason)\n", status: 503) }
             return .text("ok\n")
         }
-        self.routes = all
-        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
-                }
-            }
+        try await self.init(host: host, port: port, routes: all, limits: limits)
     }
 
-    /// Parses `--admin-addr` (`HOST:PORT`, `:PORT`, `[V6]:PORT`); an empty host means all addresses.
+    /// A listener with exactly `routes`.
+    public init(host: String, port: Int, routes: AdminRoutes, limits: AdminLimits = AdminLimits()) async throws {
+        self.routes = routes
+        self.limits = limits
+        do {
+            channel = try await Self.bind(host: host, port: port, limits: limits)
+        } catch let error as IOError where host == "::" && [EAFNOSUPPORT, EADDRNOTAVAIL].contains(error.errnoCode) {
+            // A host without IPv6 (ipv6.disable=1): all IPv4 addresses instead.
+            channel = try await Self.bind(host: "0.0.0.0", port: port, limits: limits)
+        } catch {
+            throw AdminBindError(host: host, port: port, underlying: error)
+        }
+    }
+
+    private static func bind(host: String, port: Int, limits: AdminLimits) async throws -> NIOAsyncChannel<Connection, Never> {
+        var bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 128)
+        if host == "::" {
+            // Both families on one socket whatever net.ipv6.bindv6only says: IPv6-only and dual-stack nodes alike.
+            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
+        }
+        return try await bootstrap.bind(host: host, port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try Self.configure(channel.pipeline.syncOperations, limits: limits)
+                return try Connection(wrappingChannelSynchronously: channel)
+            }
+        }
+    }
+
+    /// The handlers of one admin connection, in order: NIO's HTTP server pipeline with the head bounded, then the
+    /// guard. The fuzzer builds the same pipeline on an embedded channel.
+    public static func configure(_ pipeline: ChannelPipeline.SynchronousOperations, limits: AdminLimits) throws {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderFieldSize = limits.maxHeadBytes
+        decoderLimits.maxHeaderListSize = limits.maxHeadBytes
+        decoderLimits.maxHeaderFieldCount = limits.maxHeaderFields
+        try pipeline.configureHTTPServerPipeline(withErrorHandling: true, withEncoderConfiguration: .init(),
+                                                 withDecoderLimitConfiguration: decoderLimits)
+        try pipeline.addHandler(AdminRequestGuard(limits: limits))
+    }
+
+    /// Parses `--admin-addr` (`HOST:PORT`, `:PORT`, `[V6]:PORT`); an empty host means all addresses of both families
+    /// (`::`, falling back to IPv4 on a host without IPv6).
     public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
         else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if host.isEmpty { host = "0.0.0.0" }
+        if host.isEmpty { host = "::" }
         return (host, port)
     }
 
@@ -96,7 +151,7 @@ public final class AdminServer: Service, Sendable {
             try await self.serve()
         } onCancelOrGracefulShutdown: {
             self.channel.channel.close(promise: nil)
-            for c in self.open.withLock({ Array($0.values) }) { c.close(promise: nil) }
+            for c in self.open.withLock({ $0.channels.values.map(\.channel) }) { c.close(promise: nil) }
         }
     }
 
@@ -106,10 +161,27 @@ public final class AdminServer: Service, Sendable {
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in inbound {
                         let id = ObjectIdentifier(connection.channel)
-                        open.withLock { $0[id] = connection.channel }
+                        let source = connection.channel.remoteAddress?.ipAddress ?? "?"
+                        let admitted = open.withLock { o -> Bool in
+                            guard o.channels.count < limits.maxConnections, o.perSource[source, default: 0] < limits.maxConnectionsPerSource
+                            else { return false }
+                            o.channels[id] = (connection.channel, source)
+                            o.perSource[source, default: 0] += 1
+                            return true
+                        }
+                        guard admitted else {
+                            // Over the limit: closed at once, before a byte is read. Through executeThenClose, which
+                            // finishes the async writer: NIO traps on one dropped unfinished.
+                            try? await connection.executeThenClose { _, _ in }
+                            continue
+                        }
                         group.addTask {
                             await self.handle(connection)
-                            _ = self.open.withLock { $0.removeValue(forKey: id) }
+                            self.open.withLock { o in
+                                o.channels[id] = nil
+                                let left = o.perSource[source, default: 1] - 1
+                                o.perSource[source] = left > 0 ? left : nil
+                            }
                         }
                     }
                 }
@@ -131,22 +203,11 @@ public final class AdminServer: Service, Sendable {
                         guard let h = head else { continue }
                         head = nil
                         let response: Response
-                        if h.method != .GET && h.method != .HEAD {
-                            response = .text("method not allowed\n", status: 405)
-                        } else {
-                            let (path, query) = Self.split(h.uri)
-                            if let handler = routes[path] {
-                                response = await handler(Request(path: path, query: query))
-                            } else {
-                                response = .text("not found: \(path)\nroutes: \(routes.keys.sorted().joined(separator: " "))\n", status: 404)
-                            }
+                        switch routes.dispatch(h) {
+                        case .respond(let r): response = r
+                        case .call(let handler, let request): response = await handler(request)
                         }
-                        var headers = HTTPHeaders()
-                        headers.add(name: "Content-Type", value: response.contentType)
-                        headers.add(name: "Content-Length", value: "\(response.body.count)")
-                        if !h.isKeepAlive { headers.add(name: "Connection", value: "close") }
-                        try await outbound.write(.head(HTTPResponseHead(version: h.version, status: .init(statusCode: response.status),
-                                                                        headers: headers)))
+                        try await outbound.write(.head(AdminRoutes.head(response, to: h)))
                         if h.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body)))) }
                         try await outbound.write(.end(nil))
                         if !h.isKeepAlive { return }
@@ -157,36 +218,15 @@ public final class AdminServer: Service, Sendable {
             // A client that goes away ends only its own connection.
         }
     }
-
-    /// Splits a request target into path and query. Any bytes are accepted: `?=`, `?&&`, `?=x` and a bare `?` give
-    /// empty names or values, never a trap (a request is outside input).
-    static func split(_ uri: String) -> (String, [String: String]) {
-        guard let q = uri.firstIndex(of: "?") else { return (uri, [:]) }
-        var query: [String: String] = [:]
-        for pair in uri[uri.index(after: q)...].split(separator: "&") {
-            // Not omitting empty pieces: "=" splits into "" and "", so there is always a name.
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = kv.first else { continue }
-            query[String(name)] = kv.count > 1 ? String(kv[1]).removingPercentEncodingLite : ""
-        }
-        return (String(uri[..<q]), query)
-    }
 }
 
-extension String {
-    /// `%XX` and `+` decoding for query values (Foundation-free).
-    var removingPercentEncodingLite: String {
-        var out: [UInt8] = []
-        var bytes = Array(utf8)[...]
-        while let b = bytes.popFirst() {
-            if b == UInt8(ascii: "+") { out.append(0x20); continue }
-            if b == UInt8(ascii: "%"), bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) {
-                out.append(v)
-                bytes = bytes.dropFirst(2)
-                continue
-            }
-            out.append(b)
-        }
-        return String(decoding: out, as: UTF8.self)
+/// A listener that cannot bind, naming the address and port.
+public struct AdminBindError: Error, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var underlying: any Error
+    public var description: String {
+        let shown = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return "cannot listen on \(shown): \(underlying)"
     }
 }
