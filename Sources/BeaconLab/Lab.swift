@@ -343,11 +343,13 @@ public final class Lab: Sendable {
                                                    "--log-level", options.logLevel])
     }
 
-    /// `speaker run` on node `i`, its admin port on the node's loopback (127.0.0.1:7473 in its namespace).
+    /// `speaker run` on node `i`, its admin port (metrics, probes) on 127.0.0.1:7473 and its debug listener on
+    /// 127.0.0.1:7474 in its namespace.
     @discardableResult
     public func startSpeaker(_ i: Int, extraArguments: [String] = []) throws -> LabProcess {
         try spawn(nodeName(i), namespace: nodeNS(i),
                   [binary("speaker"), "run", "--kubeconfig", kubeconfig, "--node-name", nodeName(i), "--admin-addr", "127.0.0.1:7473",
+                   "--debug-addr", "127.0.0.1:7474",
                    "--ml-secret-key-path", membershipKeyPath, "--ml-interval", "\(options.membershipInterval)",
                    "--ml-timeout", "\(options.membershipTimeout)", "--log-level", options.logLevel] + extraArguments)
     }
@@ -356,7 +358,7 @@ public final class Lab: Sendable {
 
     /// Runs a `speaker` debugging command against node `i`'s running speaker.
     public func speakerCLI(_ i: Int, _ args: [String], check: Bool = true) async throws -> Shell.Result {
-        try await Shell.inNamespace(nodeNS(i), [binary("speaker")] + args + ["--admin-addr", "127.0.0.1:7473"], check: check)
+        try await Shell.inNamespace(nodeNS(i), [binary("speaker")] + args + ["--debug-addr", "127.0.0.1:7474"], check: check)
     }
 
     /// Node `i` dies: its link goes down and its speaker is killed in the same instant (the link first, so

@@ -93,7 +93,13 @@ public final class SpeakerRuntime: Sendable {
         /// What the last pass planned from, to re-plan when /debug/state is asked for: keeping every Service's plan
         /// (candidates, hashes, reasons) between passes cost about 1 KB per Service for a rarely read answer.
         var explainInputs: ExplainInputs?
+        /// The last whole-cluster explanation, for the pass it was planned in: repeated `/debug/state` requests cost
+        /// an encode, not a plan of every Service. Dropped after `explainedLifetime`, so an idle speaker does not
+        /// keep plans it was asked for once.
+        var explained: (pass: Int, at: ContinuousClock.Instant, services: [ServiceExplanation])?
     }
+
+    static let explainedLifetime: Duration = .seconds(10)
 
     public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.client = client
@@ -148,12 +154,16 @@ public final class SpeakerRuntime: Sendable {
     /// What `/debug/state` serves; `service` ("namespace/name") limits the explanations to that Service. They are
     /// planned now from the current caches, with the configuration and members of the last pass.
     public func debugState(service: String? = nil) -> DebugState {
-        let (base, layer2, node, addresses, recent, inputs) = state.withLock { s in
-            (s.debug, s.layer2, s.membership, s.memberAddresses, s.recentChanges, s.explainInputs)
+        let now = ContinuousClock.now
+        let (base, layer2, node, addresses, recent, inputs, explained) = state.withLock { s in
+            if let e = s.explained, e.pass != s.debug.passes || now - e.at > Self.explainedLifetime { s.explained = nil }
+            return (s.debug, s.layer2, s.membership, s.memberAddresses, s.recentChanges, s.explainInputs, s.explained)
         }
         var d = base
         d.layer2 = layer2.map { DebugState.Announcement(ip: $0.ip.description, service: $0.service.description, interfaces: $0.interfaces) }
-        if let inputs {
+        if service == nil, let explained {
+            d.services = explained.services
+        } else if let inputs {
             var services = inputs.services.snapshot().filter(handles)
             let slices: [EndpointSlice]
             if let service {
@@ -167,6 +177,10 @@ public final class SpeakerRuntime: Sendable {
             snapshot.ignoreExcludeLabel = options.ignoreExcludeLabel
             d.services = AnnouncementPolicy.plan(snapshot, node: options.nodeName).services.values
                 .sorted { $0.service < $1.service }.map(ServiceExplanation.init)
+            if service == nil {
+                let services = d.services
+                state.withLock { s in if s.debug.passes == base.passes { s.explained = (base.passes, now, services) } }
+            }
         }
         d.uptimeSeconds = PeerSessions.seconds(ContinuousClock.now - started)
         d.peers = sessions.report()

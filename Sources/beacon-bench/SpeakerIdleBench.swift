@@ -66,7 +66,7 @@ struct SpeakerIdleBench: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(1))
             // The state `speaker status` shows, without the CLI's 5 s deadline: under valgrind (tools/gen-speaker-order.sh)
             // building it for 1,000 Services takes longer, and requests abandoned by the CLI would pile up.
-            let status = try await Shell.inNamespace(lab.nodeNS(1), ["curl", "-s", "-m", "300", "http://127.0.0.1:7473/debug/state"], check: false).output
+            let status = try await Shell.inNamespace(lab.nodeNS(1), ["curl", "-s", "-m", "300", "http://127.0.0.1:7474/debug/state"], check: false).output
             announced = (try? JSONDecoder().decode(DebugState.self, from: Data(status.utf8)))?.layer2.count ?? 0
         }
         say(#"{"bench":"speaker-idle","step":"announced","services":\#(services),"seconds":\#(seconds(ContinuousClock.now - start)),"rss_mb":\#(String(format: "%.1f", rss(speaker.pid)))}"#)

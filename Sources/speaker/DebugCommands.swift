@@ -6,13 +6,13 @@ import SpeakerRuntime
 
 /// Where a running speaker serves /debug/state.
 struct DebugEndpoint: ParsableArguments {
-    @Option(name: .customLong("admin-addr"), help: "The speaker's admin address, HOST:PORT (default 127.0.0.1:7473).")
-    var adminAddr = "127.0.0.1:7473"
+    @Option(name: .customLong("debug-addr"), help: "The speaker's debug address, HOST:PORT (its --debug-addr; default 127.0.0.1:7474).")
+    var debugAddr = "127.0.0.1:7474"
     @Option(name: .shortAndLong, help: "Output format: text or json.") var output: OutputFormat = .text
 
     /// Fetches and decodes the state; exit 2 with a clear message when the speaker cannot be reached.
     func fetch(service: String? = nil) async throws -> (DebugState, [UInt8]) {
-        var host = adminAddr
+        var host = debugAddr
         if host.hasPrefix(":") { host = "127.0.0.1" + host }
         var url = "http://\(host)/debug/state"
         if let service, let q = service.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~/"))) {
@@ -23,14 +23,17 @@ struct DebugEndpoint: ParsableArguments {
         do {
             defer { _ = client.shutdown() }
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
-            guard response.status == .ok else { throw CLIError("\(url) answered \(response.status)") }
+            guard response.status == .ok else {
+                let hint = response.status == .notFound ? " (that is not a speaker's debug listener: /metrics and the probes are on --admin-addr, /debug/state on --debug-addr)" : ""
+                throw CLIError("\(url) answered \(response.status)\(hint)")
+            }
             var buffer = try await response.body.collect(upTo: 256 << 20)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch let e as CLIError {
             FileHandle.standardError.write(Data("speaker: \(e)\n".utf8))
             throw ExitCode(2)
         } catch {
-            FileHandle.standardError.write(Data("speaker: cannot reach the speaker at \(url): \(error) (is `speaker run` up, and --admin-addr right?)\n".utf8))
+            FileHandle.standardError.write(Data("speaker: cannot reach the speaker at \(url): \(error) (is `speaker run` up on this node, and --debug-addr right?)\n".utf8))
             throw ExitCode(2)
         }
         do { return (try JSONDecoder().decode(DebugState.self, from: Data(body)), body) } catch {

@@ -22,8 +22,9 @@ struct RunCommand: AsyncParsableCommand {
             Watches Services, EndpointSlices, Nodes and the metallb.io configuration, learns which speakers are alive over \
             signed UDP heartbeats (membership), and announces: layer 2 (answers ARP/NDP for the IPs this node owns, \
             gratuitous frames on takeover) and BGP (sessions to the BGPPeers that select this node). Needs CAP_NET_RAW \
-            and CAP_NET_ADMIN, and the host network. /debug/state on --admin-addr feeds `speaker status`, `explain`, \
-            `peers`, `routes` and `members`. On SIGTERM it leaves membership (the next owner takes over at once), stops \
+            and CAP_NET_ADMIN, and the host network. /metrics and the probes are on --admin-addr (all addresses); \
+            /debug/state, which feeds `speaker status`, `explain`, `peers`, `routes` and `members`, is on --debug-addr \
+            (loopback). On SIGTERM it leaves membership (the next owner takes over at once), stops \
             answering and sends Cease to its peers.
             """
     )
@@ -37,8 +38,10 @@ struct RunCommand: AsyncParsableCommand {
     var configFiles: [String] = []
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Log format: text or json (one object per line).") var logFormat = "text"
-    @Option(name: .customLong("admin-addr"), help: "Serve /metrics, /healthz, /readyz and /debug/state on HOST:PORT (port 0 disables).")
+    @Option(name: .customLong("admin-addr"), help: "Serve /metrics, /healthz and /readyz on HOST:PORT (:PORT for all addresses, IPv4 and IPv6; port 0 disables).")
     var adminAddr = ":7473"
+    @Option(name: .customLong("debug-addr"), help: "Serve /debug/state (the CLI's source) on HOST:PORT; loopback unless you must (port 0 disables).")
+    var debugAddr = "127.0.0.1:7474"
 
     @Flag(name: .customLong("ml-disabled"), help: "No membership: Node conditions decide who is alive (as MetalLB without memberlist).")
     var membershipDisabled = false
@@ -68,6 +71,7 @@ struct RunCommand: AsyncParsableCommand {
         // Before anything uses the shared event loop group (which would otherwise start one thread per core).
         NIOSingletons.groupLoopCountSuggestion = eventLoops
         guard let admin = AdminServer.parseAddress(adminAddr) else { throw ValidationError("--admin-addr must be HOST:PORT or :PORT") }
+        guard let debug = AdminServer.parseAddress(debugAddr) else { throw ValidationError("--debug-addr must be HOST:PORT or :PORT") }
         guard let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.environment["METALLB_NODE_NAME"], !node.isEmpty else {
             throw ValidationError("give --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)")
         }
@@ -119,18 +123,26 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = SpeakerRuntime(client: client, options: options, logger: logger, metricsFactory: factory)
         logger.info("starting", metadata: ["server": "\(config.server)", "node": "\(node)", "namespace": "\(namespace)", "allocator": "\(allocator)"])
         var services: [any ServiceLifecycle.Service] = []
-        if admin.port != 0 {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let server = try await AdminServer(
-                host: admin.host, port: admin.port, registry: registry, scraped: runtime.scrapedMetrics,
-                ready: { runtime.isReady ? nil : "caches not synced or first pass not done" },
-                routes: ["/debug/state": { request in
+        do {
+            if admin.port != 0 {
+                let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, scraped: runtime.scrapedMetrics,
+                                                   ready: { runtime.isReady ? nil : "caches not synced or first pass not done" })
+                logger.info("admin server listening", metadata: ["address": "\(server.boundAddress)"])
+                services.append(server)
+            }
+            if debug.port != 0 {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let server = try await AdminServer(host: debug.host, port: debug.port, routes: AdminRoutes(["/debug/state": { request in
                     guard let data = try? encoder.encode(runtime.debugState(service: request.query["service"])) else { return .text("cannot encode state\n", status: 500) }
                     return .json(Array(data))
-                }])
-            logger.info("admin server listening", metadata: ["address": "\(admin.host):\(server.port)"])
-            services.append(server)
+                }]))
+                logger.info("debug server listening", metadata: ["address": "\(server.boundAddress)"])
+                services.append(server)
+            }
+        } catch let error as AdminBindError {
+            logger.critical("\(error)")
+            throw ExitCode(1)
         }
         services.append(SpeakerService(runtime: runtime))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

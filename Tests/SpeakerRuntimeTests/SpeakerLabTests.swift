@@ -55,7 +55,7 @@ struct SpeakerLabTests {
             #expect(explain.contains("owner \(expected)") && explain.contains("not the owner: \(expected) ranks first"), "\(explain)")
             // /debug/state plans on demand: every Service without a filter, only the named one with ?service=.
             func explained(_ query: String) async throws -> [String] {
-                let body = try await Shell.inNamespace(lab.nodeNS(other), ["curl", "-s", "http://127.0.0.1:7473/debug/state" + query]).output
+                let body = try await Shell.inNamespace(lab.nodeNS(other), ["curl", "-s", "http://127.0.0.1:7474/debug/state" + query]).output
                 return try JSONDecoder().decode(DebugState.self, from: Data(body.utf8)).services.map(\.service)
             }
             #expect(try await explained("") == ["default/web"])
