@@ -31,7 +31,7 @@ struct PlanCommand: ParsableCommand {
         guard !configFiles.isEmpty, !clusterFiles.isEmpty else { throw ValidationError("give --config and --cluster files") }
         let configuration: Configuration
         do {
-            configuration = try ConfigurationLoader().load(try configFiles.map(ConfigFileReading.read)).configuration
+            configuration = try ConfigurationLoader().load(try configFiles.map { try ConfigFileReading.read($0) }).configuration
         } catch {
             FileHandle.standardError.write(Data("speaker plan: \(error)\n".utf8))
             throw ExitCode(2)

@@ -99,7 +99,16 @@ struct Validate: ParsableCommand {
                                         bgpImplementation: ValidationOptions.BGPImplementation(rawValue: bgpImplementation) ?? .beacon)
         let summary: ConfigurationSummary
         do {
-            summary = ConfigurationSummary(try ConfigurationLoader(options: options).load(sources))
+            let loaded = try ConfigurationLoader(options: options).load(sources)
+            if loaded.resources.allSatisfy({ $0.meta.kind == .secret }) {
+                // Nothing to check is not "valid": an empty file, or a wrong one, would otherwise pass a CI gate.
+                let names = sources.map(\.name).joined(separator: ", ")
+                summary = ConfigurationSummary(ConfigurationError(errors: [ConfigIssue(
+                    .error, object: nil, field: "",
+                    "no configuration objects in \(names): expected metallb.io objects (IPAddressPool, L2Advertisement, BGPPeer, ...) or MetalLB's config ConfigMap")]))
+            } else {
+                summary = ConfigurationSummary(loaded)
+            }
         } catch {
             summary = ConfigurationSummary(error)
         }
@@ -121,20 +130,29 @@ enum ConfigFileReading {
         var description: String
     }
 
-    static func read(_ path: String) throws -> ConfigSource {
+    /// Reads at most the configuration size limit: a larger input is refused before it is read whole (a device,
+    /// a pipe or a huge file would otherwise be read into memory).
+    static func read(_ path: String, limit: Int = ConfigDocumentReader().maximumBytes) throws -> ConfigSource {
         let data: Data
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            data = FileHandle.standardInput.readData(ofLength: limit + 1)
+            if data.count > limit { throw ReadError(description: "cannot read standard input: more than the \(limit)-byte limit for configuration") }
         } else {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ReadError(description: "cannot read \"\(path)\": no such file")
             }
             if isDirectory.boolValue { throw ReadError(description: "cannot read \"\(path)\": it is a directory") }
-            guard let d = FileManager.default.contents(atPath: path) else {
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+                throw ReadError(description: "cannot read \"\(path)\": it is \(size) bytes, more than the \(limit)-byte limit for configuration")
+            }
+            guard let handle = FileHandle(forReadingAtPath: path) else {
                 throw ReadError(description: "cannot read \"\(path)\": permission denied or unreadable")
             }
-            data = d
+            defer { try? handle.close() }
+            // Not trusting the size: a file can grow, and /dev/zero has none.
+            data = handle.readData(ofLength: limit + 1)
+            if data.count > limit { throw ReadError(description: "cannot read \"\(path)\": more than the \(limit)-byte limit for configuration") }
         }
         return ConfigSource(name: path == "-" ? "<stdin>" : path, bytes: data)
     }

@@ -92,6 +92,40 @@ struct SpeakerValidateTests {
         #expect(bad.stdout.contains("<stdin>:"))
     }
 
+    /// Nothing to check is an error, not "valid": an empty input, comments only, or objects that are not configuration.
+    @Test("an input with no configuration objects exits 1", arguments: [
+        "",
+        "# nothing here\n---\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: metallb-system}\ntype: kubernetes.io/basic-auth\nstringData: {password: x}\n",
+    ])
+    func noObjects(_ yaml: String) throws {
+        let r = try SpeakerProcess.run(["validate", "-"], stdin: yaml)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("no configuration objects in <stdin>"), "\(r.stdout)")
+        let json = try SpeakerProcess.run(["validate", "-o", "json", "-"], stdin: yaml)
+        #expect(json.status == 1)
+        #expect(json.stdout.contains("no configuration objects"))
+    }
+
+    /// The size limit is checked before the input is read whole: a device that never ends is refused at once.
+    @Test("an input beyond the size limit is refused before it is read whole")
+    func tooLarge() throws {
+        let r = try SpeakerProcess.run(["validate", "/dev/zero"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("more than the 8388608-byte limit for configuration"), "\(r.stderr)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("beacon-validate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = dir.appendingPathComponent("big.yaml")
+        #expect(FileManager.default.createFile(atPath: big.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: big)
+        try handle.truncate(atOffset: 9 << 20)
+        try handle.close()
+        let sized = try SpeakerProcess.run(["validate", big.path])
+        #expect(sized.status == 2)
+        #expect(sized.stderr.contains("it is 9437184 bytes, more than the 8388608-byte limit"), "\(sized.stderr)")
+    }
+
     @Test("validates several files together")
     func severalFiles() throws {
         let r = try SpeakerProcess.run(["validate", "valid.yaml", "invalid.yaml"])
