@@ -256,11 +256,6 @@ extension Duration {
     }
 }
 
-struct ConflictKey: Hashable {
-    var ip: IPAddress
-    var mac: MACAddress
-}
-
 /// The announcer's state the event loops read for every frame.
 final class HotState: Sendable {
     struct State {
@@ -270,8 +265,6 @@ final class HotState: Sendable {
         /// a release (or a release and a new announcement) ends the old burst. An entry goes when its burst ends, so
         /// an idle speaker keeps none (one per announced address cost about 64 bytes).
         var bursting: [Int: [IPAddress: UInt64]] = [:]
-        /// Conflicts already logged (each is logged once while the address stays announced; all are counted).
-        var reportedConflicts: Set<ConflictKey> = []
         /// The interfaces answered on, for defending an address.
         var endpoints: [Int: LinkEndpoint] = [:]
         /// When each (interface, address) was last defended.
@@ -317,10 +310,6 @@ final class HotState: Sendable {
             }
             for (index, ip) in bursts { s.bursting[index, default: [:]][ip] = s.generation }
             s.responders = responders
-            if !withdrawn.isEmpty, !s.reportedConflicts.isEmpty {
-                let gone = Set(withdrawn)
-                s.reportedConflicts = s.reportedConflicts.filter { !gone.contains($0.ip) }
-            }
             return s.generation
         }
     }
@@ -357,16 +346,17 @@ final class HotState: Sendable {
         case .conflict(let ip, let mac):
             metrics.increment(.conflicts, ip)
             let now = ContinuousClock.now
-            let (first, defend) = state.withLock { s -> (Bool, LinkEndpoint?) in
-                let first = s.reportedConflicts.insert(ConflictKey(ip: ip, mac: mac)).inserted
+            let (defend, name) = state.withLock { s -> (LinkEndpoint?, String) in
+                let name = s.endpoints[interface]?.name ?? "\(interface)"
                 let key = DefenceKey(interface: interface, ip: ip)
-                if let last = s.defended[key], now - last < Self.defendInterval { return (first, nil) }
+                if let last = s.defended[key], now - last < Self.defendInterval { return (nil, name) }
                 s.defended[key] = now
                 if s.defended.count > 4096 { s.defended = s.defended.filter { now - $0.value < Self.defendInterval } }
-                return (first, s.endpoints[interface])
+                return (s.endpoints[interface], name)
             }
-            if first { logger.warning("another station claims an announced address", metadata: ["ip": "\(ip)", "mac": "\(mac)"]) }
-            onConflict(.init(ip: ip, interface: defend?.name ?? "\(interface)", mac: mac))
+            // Counted above; what to log and report is the receiver's (rate-limited per address, not per frame:
+            // a flood of frames from invented MACs must cost nothing but counters here).
+            onConflict(.init(ip: ip, interface: name, mac: mac))
             // Defend the address once (a gratuitous frame of our own): the neighbours that just learned the other
             // station come back here, and the other station hears of us and reports the conflict too.
             guard let defend else { return nil }

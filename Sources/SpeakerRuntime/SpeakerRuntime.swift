@@ -72,6 +72,7 @@ public final class SpeakerRuntime: Sendable {
     let announcer: LayerTwoAnnouncer
     let sessions: PeerSessions
     let reporter: StatusReporter
+    let conflicts: ConflictSink
     private let state: Mutex<State>
     private let stopSignal = ShutdownSignal()
     private let started = ContinuousClock.now
@@ -115,28 +116,31 @@ public final class SpeakerRuntime: Sendable {
         state = Mutex(State(debug: DebugState(node: options.nodeName)))
         (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let sink = ConflictSink()
+        conflicts = sink
         announcer = LayerTwoAnnouncer(schedule: options.gratuitous, metrics: layerTwoMetrics, logger: l,
                                       onConflict: { c in sink.report(c) })
         sink.setHandler { [weak self] c in self?.conflictSeen(c) }
     }
 
     /// Another station answers for an address this node announces: a split brain (membership cut between
-    /// speakers) or a host misconfigured with a service IP. Logged, shown in /debug/state, and reported once per
-    /// station and address as a Warning event on the Service.
-    private func conflictSeen(_ c: LayerTwoAnnouncer.Conflict) {
+    /// speakers) or a host misconfigured with a service IP. `ConflictSink` lets through the start of each episode
+    /// and a summary a minute while it lasts; each is logged, shown in /debug/state and posted as a Warning event
+    /// on the Service.
+    private func conflictSeen(_ c: ConflictTracker.Report) {
         let stamp = KubeTime.micro()
         let service: ServiceKey? = state.withLock { s in
-            s.conflicts.insert("\(stamp) \(c)", at: 0)
+            s.conflicts.insert("\(stamp) \(c.description)", at: 0)
             if s.conflicts.count > 20 { s.conflicts.removeLast(s.conflicts.count - 20) }
             s.debug.conflicts = s.conflicts
             return s.layer2.first { $0.ip == c.ip }?.service
         }
-        logger.warning("another station answers for an announced address (split brain, or a host configured with a service IP)",
-                       metadata: ["ip": "\(c.ip)", "interface": "\(c.interface)", "mac": "\(c.mac)"])
+        logger.warning(c.continuing ? "another station still claims an announced address"
+                                    : "another station answers for an announced address (split brain, or a host configured with a service IP)",
+                       metadata: ["ip": "\(c.ip)", "interface": "\(c.interface)", "mac": "\(c.stations.map(\.description).joined(separator: ","))",
+                                  "frames": "\(c.frames)"])
         guard let service else { return }
         reporter.add(event: .init(namespace: service.namespace, name: service.name, uid: nil, reason: "addressConflict",
-                                  message: "\(c.mac) on \(c.interface) also answers for \(c.ip) (announced by node \"\(options.nodeName)\")",
-                                  warning: true))
+                                  message: "\(c.description) (announced by node \"\(options.nodeName)\")", warning: true))
     }
 
     /// True once the first pass has been made (for /readyz).
@@ -469,6 +473,7 @@ public final class SpeakerRuntime: Sendable {
             // Layer 2 first: it is what a failover waits for.
             let (announcements, failures) = layer2Announcements(plan, interfaces: interfaces)
             let report = await announcer.update(announcements)
+            conflicts.withdraw(report.removed.map(\.ip))
             if !report.added.isEmpty, let loss = state.withLock({ s -> ContinuousClock.Instant? in defer { s.lastLoss = nil }; return s.lastLoss }),
                ContinuousClock.now - loss < .seconds(10) {
                 let took = ContinuousClock.now - loss
@@ -648,26 +653,33 @@ public final class SpeakerRuntime: Sendable {
     }
 }
 
-/// Passes the announcer's conflict reports on, at most once per address and station every 30 s (a conflicting
-/// station may answer every request it sees).
+/// The announcer's conflict frames, called on the event loop for each: a `ConflictTracker` under a lock decides
+/// what reaches the handler (the start of an episode, then a summary a minute), so a flood costs a counter.
 final class ConflictSink: Sendable {
     private struct State {
-        var handler: (@Sendable (LayerTwoAnnouncer.Conflict) -> Void)?
-        var last: [LayerTwoAnnouncer.Conflict: ContinuousClock.Instant] = [:]
+        var handler: (@Sendable (ConflictTracker.Report) -> Void)?
+        var tracker = ConflictTracker()
     }
     private let state = Mutex(State())
+    private let epoch = ContinuousClock.now
 
-    func setHandler(_ h: @escaping @Sendable (LayerTwoAnnouncer.Conflict) -> Void) { state.withLock { $0.handler = h } }
+    func setHandler(_ h: @escaping @Sendable (ConflictTracker.Report) -> Void) { state.withLock { $0.handler = h } }
 
     func report(_ c: LayerTwoAnnouncer.Conflict) {
-        let now = ContinuousClock.now
-        let handler = state.withLock { s -> (@Sendable (LayerTwoAnnouncer.Conflict) -> Void)? in
-            if let t = s.last[c], now - t < .seconds(30) { return nil }
-            s.last[c] = now
-            if s.last.count > 1000 { s.last = s.last.filter { now - $0.value < .seconds(30) } }
-            return s.handler
+        let now = ContinuousClock.now - epoch
+        let (report, handler) = state.withLock { s in
+            (s.tracker.seen(ip: c.ip, mac: c.mac, interface: c.interface, now: now), s.handler)
         }
-        handler?(c)
+        if let report { handler?(report) }
+    }
+
+    /// Addresses no longer announced here; and episodes that went quiet end.
+    func withdraw(_ ips: [IPAddress]) {
+        let now = ContinuousClock.now - epoch
+        state.withLock { s in
+            s.tracker.withdraw(ips)
+            s.tracker.expire(now: now)
+        }
     }
 }
 
