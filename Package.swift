@@ -197,6 +197,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
+        .testTarget(name: "BGPTransportTests", dependencies: ["BGPTransport"]),
         .testTarget(name: "AdminHTTPTests", dependencies: ["AdminHTTP", "fuzz-admin", .product(name: "Prometheus", package: "swift-prometheus"),
                                                          .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
                     resources: [.copy("Fixtures")]),

@@ -364,7 +364,8 @@ public final class BGPSession: Sendable {
             for try await frame in inbound where !broken {
                 var b = frame
                 do {
-                    if let m = try b.readBGPMessage() { post(.message(generation, m)) }
+                    // Waits while the session is behind: the socket is then not read, and TCP slows the peer.
+                    if let m = try b.readBGPMessage() { await mailbox.send(.message(generation, m)) }
                 } catch {
                     // Keep the connection open (reading and ignoring) until the session has sent its NOTIFICATION
                     // and closes it.
@@ -446,26 +447,74 @@ struct BGPFrameDecoder: ByteToMessageDecoder {
 }
 
 /// A queue of events whose `next()` waits regardless of task cancellation (the session must process its own
-/// stop after its task is cancelled).
+/// stop after its task is cancelled). Two lanes in one order: `post` (the session's own events: timers, stop, route
+/// changes; few by construction) never waits; `send` (what the peer sends) waits while `capacity` of its elements
+/// are queued, so a peer that sends faster than the session works is slowed by TCP, not buffered here.
 final class Mailbox<Element: Sendable>: Sendable {
-    private let state = Mutex<(queue: [Element], waiter: CheckedContinuation<Element, Never>?)>(([], nil))
+    private struct State {
+        var queue = CircularBuffer<(element: Element, bounded: Bool)>()
+        var bounded = 0
+        var receiver: CheckedContinuation<Element, Never>?
+        /// Senders waiting for room, by ticket.
+        var senders: [Int: CheckedContinuation<Void, Never>] = [:]
+        var nextTicket = 0
+    }
 
-    func post(_ e: Element) {
-        let waiter: CheckedContinuation<Element, Never>? = state.withLock { s in
-            if let w = s.waiter { s.waiter = nil; return w }
-            s.queue.append(e)
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int = 64) { self.capacity = max(1, capacity) }
+
+    /// Queues `e` at once.
+    func post(_ e: Element) { enqueue(e, bounded: false) }
+
+    /// Queues `e` once fewer than `capacity` sent elements wait; a cancelled sender stops waiting (and its element is
+    /// still queued, so nothing is lost before the session sees its stop).
+    func send(_ e: Element) async {
+        let ticket = state.withLock { s in s.nextTicket += 1; return s.nextTicket }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                // Task.isCancelled is read under the lock that onCancel takes: either onCancel ran first (and this sees
+                // the cancellation) or it finds this sender registered.
+                let proceed = state.withLock { s -> Bool in
+                    if s.bounded < capacity || Task.isCancelled { return true }
+                    s.senders[ticket] = c
+                    return false
+                }
+                if proceed { c.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.senders.removeValue(forKey: ticket) }?.resume()
+        }
+        enqueue(e, bounded: true)
+    }
+
+    /// Elements waiting (for tests and status).
+    var count: Int { state.withLock { $0.queue.count } }
+
+    private func enqueue(_ e: Element, bounded: Bool) {
+        let receiver: CheckedContinuation<Element, Never>? = state.withLock { s in
+            if let r = s.receiver { s.receiver = nil; return r }
+            s.queue.append((e, bounded))
+            if bounded { s.bounded += 1 }
             return nil
         }
-        waiter?.resume(returning: e)
+        receiver?.resume(returning: e)
     }
 
     func next() async -> Element {
         await withCheckedContinuation { (c: CheckedContinuation<Element, Never>) in
-            let ready: Element? = state.withLock { s in
-                if !s.queue.isEmpty { return s.queue.removeFirst() }
-                s.waiter = c
-                return nil
+            let (ready, wake) = state.withLock { s -> (Element?, CheckedContinuation<Void, Never>?) in
+                guard let first = s.queue.popFirst() else {
+                    s.receiver = c
+                    return (nil, nil)
+                }
+                if first.bounded { s.bounded -= 1 }
+                var wake: CheckedContinuation<Void, Never>?
+                if s.bounded < capacity, let ticket = s.senders.keys.min() { wake = s.senders.removeValue(forKey: ticket) }
+                return (first.element, wake)
             }
+            wake?.resume()
             if let ready { c.resume(returning: ready) }
         }
     }
