@@ -27,6 +27,12 @@ public struct ClientConfiguration: Sendable {
     /// Time to establish a connection, TLS included (failed handshakes are retried until it passes).
     public var connectTimeout: Duration = .seconds(10)
     public var userAgent = "beacon"
+    /// The largest answer read for a non-watch request; a larger one is an error (retried by informers with backoff),
+    /// never a buffer as large as the server cares to send. Informers list in pages, so an answer is one page or
+    /// one object (etcd keeps objects under 1.5 MiB).
+    public var maxResponseBytes = 64 << 20
+    /// The longest watch event (one line of the stream) read.
+    public var maxWatchEventBytes = 16 << 20
     /// Take HTTP/2 when the server offers it: every request and watch a stream on one connection, as with client-go.
     /// Off for the daemons until the client checks an HTTP/2 connection's health: AsyncHTTPClient sends no PINGs and
     /// a timed-out request resets only its stream, so a connection that silently died would hold every watch and

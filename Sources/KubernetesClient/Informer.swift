@@ -128,6 +128,8 @@ public final class Informer<Object: APIObject>: Sendable {
     private let client: KubernetesClient
     private let logger: Logger
     private let state = Mutex(State())
+    /// Objects per list page when the caller sets no `limit` (client-go's reflector).
+    public static var defaultPageSize: Int { 500 }
     /// Server-side watch timeout; client-go picks 5–10 minutes at random so that watches do not expire together.
     let watchTimeout: ClosedRange<Int>
     /// Makes the cache's record of an object (client-go's transform): keep only the fields the reader needs, so a
@@ -142,6 +144,9 @@ public final class Informer<Object: APIObject>: Sendable {
         self.client = client
         self.resource = resource
         self.namespace = namespace
+        var options = options
+        // client-go's reflector lists in pages of 500: each answer stays small whatever the cluster's size.
+        if options.limit == nil { options.limit = Self.defaultPageSize }
         self.options = options
         self.watchTimeout = watchTimeout
         var l = logger
@@ -179,6 +184,8 @@ public final class Informer<Object: APIObject>: Sendable {
 
     /// True once the first list has been loaded into the cache.
     public var hasSynced: Bool { state.withLock { $0.synced } }
+    /// The last list or watch failure (retried with backoff), for status and tests.
+    public var lastError: String? { state.withLock { $0.lastError } }
 
     /// The resourceVersion the cache reflects.
     public var resourceVersion: String? { state.withLock { $0.resourceVersion } }

@@ -16,8 +16,6 @@ public final class KubernetesClient: Sendable {
     let http: HTTPClient
     private let limiter: RateLimiter
     private let tokenCache = Mutex<(stamp: String, token: String)>(("", ""))
-    /// Largest response body read for a non-watch request (a list of 10k Services is ~20 MB).
-    static let maxBodyBytes = 512 * 1024 * 1024
 
     public init(configuration: ClientConfiguration) throws(KubernetesClientError) {
         self.configuration = configuration
@@ -194,7 +192,14 @@ public final class KubernetesClient: Sendable {
         let timeout = configuration.requestTimeout.components
         do {
             let response = try await http.execute(request, timeout: .seconds(timeout.seconds))
-            let bytes = try await response.body.collect(upTo: Self.maxBodyBytes)
+            let limit = configuration.maxResponseBytes
+            if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                throw KubernetesClientError.transport("\(method) \(path): the answer is \(length) bytes, more than the \(limit)-byte limit")
+            }
+            let bytes: ByteBuffer
+            do { bytes = try await response.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
+                throw KubernetesClientError.transport("\(method) \(path): the answer is more than the \(limit)-byte limit")
+            }
             let data = Array(bytes.readableBytesView)
             guard (200..<300).contains(response.status.code) else {
                 throw KubernetesClientError.api(Self.status(from: data, code: Int(response.status.code), reason: response.status.reasonPhrase))

@@ -30,10 +30,13 @@ public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequenc
     public struct Iterator: AsyncIteratorProtocol {
         let sequence: WatchSequence
         var body: HTTPClientResponse.Body.AsyncIterator?
-        var buffer: [UInt8] = []
+        var buffer: WatchLineBuffer
         var finished = false
 
-        init(sequence: WatchSequence) { self.sequence = sequence }
+        init(sequence: WatchSequence) {
+            self.sequence = sequence
+            buffer = WatchLineBuffer(maxLineBytes: sequence.client.configuration.maxWatchEventBytes)
+        }
 
         public mutating func next() async throws -> WatchChange<Object>? {
             if finished { return nil }
@@ -54,11 +57,11 @@ public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequenc
                 body = response.body.makeAsyncIterator()
             }
             while true {
-                if let newline = buffer.firstIndex(of: 0x0A) {
-                    let line = Array(buffer[..<newline])
-                    buffer.removeSubrange(...newline)
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-                    return try Self.decode(line)
+                do {
+                    if let line = try buffer.nextLine() { return try Self.decode(Array(line)) }
+                } catch let error as WatchLineBuffer.LineTooLong {
+                    finished = true
+                    throw KubernetesClientError.decoding("watch \(sequence.path): \(error)")
                 }
                 let chunk: ByteBuffer?
                 do { chunk = try await body?.next() } catch {
@@ -67,12 +70,13 @@ public struct WatchSequence<Object: Codable & Sendable & Hashable>: AsyncSequenc
                 }
                 guard let chunk else {
                     finished = true
-                    if buffer.isEmpty { return nil }
-                    let line = buffer
-                    buffer = []
-                    return try Self.decode(line)
+                    guard let line = buffer.remainder() else { return nil }
+                    return try Self.decode(Array(line))
                 }
-                buffer.append(contentsOf: chunk.readableBytesView)
+                do { try buffer.append(chunk.readableBytesView) } catch {
+                    finished = true
+                    throw KubernetesClientError.decoding("watch \(sequence.path): \(error)")
+                }
             }
         }
 
