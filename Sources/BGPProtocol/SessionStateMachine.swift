@@ -53,6 +53,9 @@ public struct SessionStateMachine: Sendable {
         /// The session went down (or a connection attempt failed), with the reason; a new attempt is due after `retry`
         /// unless the session was stopped.
         case down(reason: String, retry: Duration?)
+        /// An UPDATE was accepted (Beacon keeps no routes from peers: this is for counting and logs). `treatedAsWithdraw`
+        /// is RFC 7606's verdict on attribute errors that do not reset the session, with the reason.
+        case updateReceived(announced: Int, withdrawn: Int, treatedAsWithdraw: String?)
     }
 
     public let configuration: Configuration
@@ -144,7 +147,18 @@ public struct SessionStateMachine: Sendable {
             lastError = nil
             holdDeadline = neg.holdTime == .zero ? nil : now + neg.holdTime
             return [.established(neg)]
-        case (.established, .keepalive), (.established, .update), (.established, .routeRefresh):
+        case (.established, .update(let body)):
+            if let neg = negotiated, neg.holdTime != .zero { holdDeadline = now + neg.holdTime }
+            // RFC 7606: the decoder throws the NOTIFICATION for the errors that still reset the session (message
+            // lengths that hide the NLRI, NLRI that cannot be parsed, a malformed MP_REACH_NLRI); attribute errors it
+            // reports as treat-as-withdraw, and repeated or malformed optional attributes it discards.
+            do {
+                let u = try UpdateMessage(decoding: body, fourOctetAS: negotiated?.fourOctetAS ?? true)
+                return [.updateReceived(announced: u.announced.count, withdrawn: u.withdrawn.count, treatedAsWithdraw: u.treatAsWithdraw)]
+            } catch {
+                return fail("malformed UPDATE from peer: \(error)", notify: error)
+            }
+        case (.established, .keepalive), (.established, .routeRefresh):
             if let neg = negotiated, neg.holdTime != .zero { holdDeadline = now + neg.holdTime }
             return []
         case (_, .notification(let n)):

@@ -94,21 +94,24 @@ extension UpdateMessage {
         var seen = Set<UInt8>()
         var problems: [String] = []
         var haveOrigin = false, haveASPath = false
-        while attrBytes.readableBytes > 0 {
+        attributes: while attrBytes.readableBytes > 0 {
+            // RFC 7606 §4: too few bytes left for an attribute header, or an attribute running past the Total Attribute
+            // Length: treat-as-withdraw, the NLRI located by the Total Attribute Length (already read above).
             guard let flags = attrBytes.readInteger(as: UInt8.self), let type = attrBytes.readInteger(as: UInt8.self) else {
-                throw .malformedAttributeList()
+                problems.append("attribute list ends inside an attribute header"); break attributes
             }
             let extended = flags & 0x10 != 0
             let length: Int
             if extended {
-                guard let l = attrBytes.readInteger(as: UInt16.self) else { throw .malformedAttributeList() }
+                guard let l = attrBytes.readInteger(as: UInt16.self) else { problems.append("attribute list ends inside an attribute header"); break attributes }
                 length = Int(l)
             } else {
-                guard let l = attrBytes.readInteger(as: UInt8.self) else { throw .malformedAttributeList() }
+                guard let l = attrBytes.readInteger(as: UInt8.self) else { problems.append("attribute list ends inside an attribute header"); break attributes }
                 length = Int(l)
             }
-            // RFC 7606 §4: an attribute running past the attribute section cannot be delimited: reset.
-            guard var v = attrBytes.readSlice(length: length) else { throw .attributeLengthError(type) }
+            guard var v = attrBytes.readSlice(length: length) else {
+                problems.append("attribute \(type) (\(length) bytes) runs past the attribute list"); break attributes
+            }
             // RFC 7606 §3 g: a repeated attribute (other than MP_*) is discarded after the first.
             guard seen.insert(type).inserted else {
                 if type == 14 || type == 15 { throw .malformedAttributeList() }
@@ -137,6 +140,9 @@ extension UpdateMessage {
             case 5:
                 guard wellKnown(), length == 4, let lp = v.readInteger(as: UInt32.self) else { problems.append("LOCAL_PREF malformed"); continue }
                 attrs.localPreference = lp
+            case 6:
+                // ATOMIC_AGGREGATE, well-known discretionary, no value; RFC 7606 §7.6: a wrong length is discarded.
+                continue
             case 8:
                 guard optional, transitive, length % 4 == 0 else { problems.append("COMMUNITIES malformed"); continue }
                 while let c = v.readInteger(as: UInt32.self) { attrs.communities.append(BGPCommunity(c)) }

@@ -159,6 +159,13 @@ public final class BGPSession: Sendable {
                             observe("state Established (hold \(negotiated.holdTime), keepalive \(negotiated.keepaliveTime), families \(negotiated.families.map(\.description).joined(separator: ","))\(negotiated.peerGracefulRestart ? ", peer supports graceful restart" : ""))")
                             rib.reset()
                             pending += await advertise(&rib, negotiated: negotiated, channel: connection, endOfRIB: true)
+                        case .updateReceived(let announced, _, let treated):
+                            shared.withLock { $0.status.prefixesReceived += announced }
+                            if let treated {
+                                metrics.updatesTreatedAsWithdraw.increment()
+                                logger.info("UPDATE from peer treated as withdraw (RFC 7606)", metadata: ["reason": "\(treated)"])
+                                observe("UPDATE treated as withdraw: \(treated)")
+                            }
                         case .down(let reason, let retry):
                             connection = nil
                             metrics.sessionUp.record(0)
@@ -393,23 +400,18 @@ public final class BGPSession: Sendable {
     }
 
     private func count(received m: BGPMessage) {
-        var prefixes = 0
         switch m {
         case .open(let o):
             metrics.opensReceived.increment()
             observe("received OPEN: AS \(o.asn), hold \(o.holdTime) s, router ID \(o.identifier), capabilities \(o.capabilities.map(\.description).joined(separator: " "))")
         case .keepalive: metrics.keepalivesReceived.increment()
         case .notification(let n): metrics.notificationsReceived.increment(); observe("received NOTIFICATION \(n)")
-        case .update(let body):
+        case .update:
+            // Decoded and counted once, by the state machine (`.updateReceived`).
             metrics.updatesReceived.increment()
-            let four = shared.withLock { $0.status.negotiated?.fourOctetAS ?? true }
-            if let u = try? UpdateMessage(decoding: body, fourOctetAS: four) { prefixes = u.announced.count }
         case .routeRefresh: break
         }
-        shared.withLock {
-            $0.status.messagesReceived[m.kind, default: 0] += 1
-            $0.status.prefixesReceived += prefixes
-        }
+        shared.withLock { $0.status.messagesReceived[m.kind, default: 0] += 1 }
     }
 
     private func observe(_ text: String) {

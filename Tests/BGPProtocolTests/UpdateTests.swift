@@ -42,7 +42,20 @@ struct UpdateTests {
     /// RFC 4271/7606 cases, one per row: bytes of an UPDATE body and what the decoder must do with them.
     static let malformed: [(String, [UInt8], String)] = [
         ("withdrawn length beyond the message", [0x00, 0x10, 0x00, 0x00], "reset 3/1"),
-        ("attribute length beyond the section", [0x00, 0x00, 0x00, 0x04, 0x40, 0x01, 0x05, 0x00], "reset 3/5"),
+        // RFC 7606 §4: the Total Attribute Length locates the NLRI; an attribute running past it is treat-as-withdraw.
+        ("attribute length beyond the attribute list", [0x00, 0x00, 0x00, 0x04, 0x40, 0x01, 0x05, 0x00, 8, 10], "withdraw"),
+        ("attribute list ends inside a header", [0x00, 0x00, 0x00, 0x02, 0x40, 0x01, 8, 10], "withdraw"),
+        ("extended-length header cut short", [0x00, 0x00, 0x00, 0x03, 0x50, 0x01, 0x00, 8, 10], "withdraw"),
+        // A Total Attribute Length beyond the message hides the NLRI: session reset.
+        ("total attribute length beyond the message", [0x00, 0x00, 0x00, 0x20, 0x40, 0x01, 0x01, 0x00], "reset 3/1"),
+        ("IPv6 prefix length 129 in MP_REACH", [0x00, 0x00, 0x00, 0x1a, 0x80, 0x0e, 0x17, 0x00, 0x02, 0x01, 0x10,
+                                                0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 129, 0x20], "reset 3/10"),
+        ("MP_UNREACH twice", [0x00, 0x00, 0x00, 0x0c, 0x80, 0x0f, 0x03, 0x00, 0x02, 0x01, 0x80, 0x0f, 0x03, 0x00, 0x02, 0x01], "reset 3/1"),
+        ("a repeated ORIGIN is discarded after the first", [0x00, 0x00, 0x00, 0x12, 0x40, 0x01, 0x01, 0x00, 0x40, 0x01, 0x01, 0x02, 0x40, 0x02, 0x00,
+                                                            0x40, 0x03, 0x04, 192, 0, 2, 1, 8, 10], "accept"),
+        ("ATOMIC_AGGREGATE is accepted, and discarded with a wrong length",
+         [0x00, 0x00, 0x00, 0x15, 0x40, 0x01, 0x01, 0x00, 0x40, 0x02, 0x00, 0x40, 0x03, 0x04, 192, 0, 2, 1, 0x40, 0x06, 0x00,
+          0x40, 0x06, 0x01, 0x00, 8, 10], "accept"),
         ("prefix length 33", [0x00, 0x00, 0x00, 0x00, 33, 1, 2, 3, 4, 5], "reset 3/10"),
         ("truncated NLRI", [0x00, 0x00, 0x00, 0x00, 24, 192, 0], "reset 3/10"),
         ("NLRI without attributes", [0x00, 0x00, 0x00, 0x00, 8, 10], "reset 3/3"),
@@ -192,6 +205,26 @@ struct SessionStateMachineTests {
         #expect(a.first == .send(.notification(.administrativeShutdown("speaker shutting down"))))
         #expect(a.last == .down(reason: "stopped", retry: nil))
         #expect(fsm.retry() == [])
+    }
+
+    /// RFC 7606 through the session: every row of the decoder table, as an UPDATE received while Established. A
+    /// reset row sends its NOTIFICATION and drops the session (with a retry); a withdraw row keeps the session and
+    /// says why; an accept row keeps it silently. The hold timer restarts either way until a reset.
+    @Test("received UPDATEs: reset, treat-as-withdraw or accept, per RFC 7606", arguments: UpdateTests.malformed.indices)
+    func updateErrors(_ i: Int) {
+        let (name, bytes, expected) = UpdateTests.malformed[i]
+        var fsm = established()
+        let actions = fsm.received(.update(ByteBuffer(bytes: bytes)), now: .seconds(2))
+        if expected.hasPrefix("reset") {
+            guard case .send(.notification(let n))? = actions.first else { Issue.record("\(name): \(actions)"); return }
+            #expect("reset \(n.code)/\(n.subcode)" == expected, "\(name)")
+            #expect(actions.contains(.close), "\(name)")
+            #expect(fsm.state == .idle && fsm.lastError?.contains("malformed UPDATE from peer") == true, "\(name)")
+        } else {
+            guard case .updateReceived(_, _, let treated)? = actions.first, actions.count == 1 else { Issue.record("\(name): \(actions)"); return }
+            #expect((treated != nil) == (expected == "withdraw"), "\(name): \(treated ?? "accepted")")
+            #expect(fsm.state == .established, "\(name)")
+        }
     }
 
     /// An UPDATE before Established, or an OPEN when established, is an FSM error.

@@ -289,8 +289,10 @@ struct BGPPeerTests {
     }
 
     /// A peer that sends garbage gets the RFC 4271 NOTIFICATION, the session resets cleanly and is retried; an UPDATE
-    /// with a malformed attribute is treated as withdraw (RFC 7606) and the session stays up. Never a crash.
-    @Test("malformed input from a peer", arguments: ["marker", "length", "type", "withdraw"])
+    /// whose lengths hide its NLRI (a Total Attribute Length beyond the message) or whose NLRI cannot be parsed (a /33)
+    /// resets the session (RFC 7606 §4, §5.3); an UPDATE with a malformed attribute, or an attribute running past the
+    /// attribute list, is treated as withdraw and the session stays up. Never a crash.
+    @Test("malformed input from a peer", arguments: ["marker", "length", "type", "attrlen", "prefix", "withdraw", "overrun"])
     func malformed(_ scenario: String) throws {
         let lab = try BGPLab(.bird, neighbors: [])  // only the namespaces; the peer here is a script
         lab.signal(SIGKILL)
@@ -305,7 +307,10 @@ struct BGPPeerTests {
             c.sendall(msg(1, struct.pack(">BHHIB", 4, 64512, 9, 0xC0000201, len(caps)) + caps) + msg(4, b""))
             time.sleep(0.3)
             bad = {"marker": msg(4, b"", marker=b"\\x00"*16), "length": msg(4, b"", length=5000), "type": msg(9, b""),
-                   "withdraw": msg(2, struct.pack(">HH", 0, 7) + bytes([0xc0, 1, 1, 0, 0x40, 2, 0]) + bytes([8, 10]))}[sys.argv[1]]
+                   "withdraw": msg(2, struct.pack(">HH", 0, 7) + bytes([0xc0, 1, 1, 0, 0x40, 2, 0]) + bytes([8, 10])),
+                   "attrlen": msg(2, struct.pack(">HH", 0, 200) + bytes([0x40, 1, 1, 0])),
+                   "prefix": msg(2, struct.pack(">HH", 0, 14) + bytes([0x40, 1, 1, 0, 0x40, 2, 0, 0x40, 3, 4, 192, 0, 2, 1]) + bytes([33, 10, 0, 0, 0, 1])),
+                   "overrun": msg(2, struct.pack(">HH", 0, 4) + bytes([0x40, 1, 9, 0]) + bytes([8, 10]))}[sys.argv[1]]
             c.sendall(bad)
             time.sleep(1.5)
             c.sendall(msg(4, b""))
@@ -320,6 +325,8 @@ struct BGPPeerTests {
         case "marker": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Connection Not Synchronized (1/1)"), "\(probe.output)")
         case "length": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Bad Message Length (1/2)"), "\(probe.output)")
         case "type": #expect(probe.waitFor("sent NOTIFICATION Message Header Error / Bad Message Type (1/3)"), "\(probe.output)")
+        case "attrlen": #expect(probe.waitFor("sent NOTIFICATION UPDATE Message Error / Malformed Attribute List (3/1)"), "\(probe.output)")
+        case "prefix": #expect(probe.waitFor("sent NOTIFICATION UPDATE Message Error / Invalid Network Field (3/10)"), "\(probe.output)")
         default:
             // Treat-as-withdraw: no NOTIFICATION, the session stays up past the next keepalive.
             // The script may not be listening yet when the probe first connects (a refused connect before the session
@@ -329,8 +336,9 @@ struct BGPPeerTests {
             let afterUp = output.range(of: "state Established").map { String(output[$0.upperBound...]) } ?? output
             #expect(!afterUp.contains("sent NOTIFICATION"), "\(output)")
             #expect(!afterUp.contains("down:"), "\(output)")
+            #expect(afterUp.contains("UPDATE treated as withdraw"), "\(output)")
         }
-        if scenario != "withdraw" { #expect(probe.waitFor("retrying in about"), "\(probe.output)") }
+        if scenario != "withdraw" && scenario != "overrun" { #expect(probe.waitFor("retrying in about"), "\(probe.output)") }
         #expect(probe.process.isRunning, "the speaker must not crash")
         probe.terminate()
         peer.kill9()
