@@ -30,7 +30,7 @@ RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=l
 MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
 SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map -Xlinker --no-demangle
 
-.PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin clean
+.PHONY: build test deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin fuzz-json fuzz-membership clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -163,6 +163,26 @@ fuzz-admin: deps
 	mkdir -p .build-fuzz/corpus-admin
 	.build-fuzz/release/fuzz-admin .build-fuzz/corpus-admin Tests/AdminHTTPTests/Fixtures/fuzz-corpus \
 	  -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -rss_limit_mb=2048
+
+# libFuzzer on the JSON reader of API server answers (JSONText, list splitting, decoding into Service, EndpointSlice,
+# Node). Corpus: Tests/KubernetesModelTests/Fixtures/fuzz-corpus.
+fuzz-json: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-json \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-json
+	.build-fuzz/release/fuzz-json .build-fuzz/corpus-json Tests/KubernetesModelTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+
+# libFuzzer on membership datagrams, unsigned and signed with the fuzzer's key, into a failure detector.
+# Corpus: Tests/MembershipTests/Fixtures/fuzz-corpus.
+fuzz-membership: deps
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-membership \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-membership
+	.build-fuzz/release/fuzz-membership .build-fuzz/corpus-membership Tests/MembershipTests/Fixtures/fuzz-corpus \
+	  -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=2048
 
 clean:
 	rm -rf .build .build-fuzz

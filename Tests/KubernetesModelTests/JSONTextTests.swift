@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import KubernetesModel
+@testable import fuzz_json
 
 @Suite("JSON text")
 struct JSONTextTests {
@@ -43,5 +44,20 @@ struct JSONTextTests {
     @Test("invalid UTF-8")
     func utf8() {
         #expect(throws: JSONText.ParseError.self) { try JSONText.parse([0x22, 0xFF, 0x22]) }
+    }
+}
+
+/// The kept fuzz corpus, replayed through the fuzzer's own harness (parse, round trip, split, decode).
+@Suite("JSON: fuzz corpus")
+struct JSONFuzzCorpusTests {
+    @Test("every kept fuzz input parses or is refused, and round-trips when it parses")
+    func replay() throws {
+        let dir = try #require(Bundle.module.url(forResource: "Fixtures/fuzz-corpus", withExtension: nil))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.count >= 6)
+        for file in files {
+            let data = try #require(FileManager.default.contents(atPath: dir.path + "/" + file))
+            data.withUnsafeBytes { fuzz_json.fuzzOne($0.bindMemory(to: UInt8.self)) }
+        }
     }
 }

@@ -2,6 +2,8 @@ import Crypto
 import NIOCore
 import Testing
 @testable import Membership
+import Foundation
+@testable import fuzz_membership
 
 private let key = SymmetricKey(data: Array("the memberlist secret key, 32 by".utf8))
 
@@ -176,5 +178,20 @@ struct FailureDetectorTests {
         c.blocked.removeAll()
         c.run(10)
         #expect(c.nodes["node-000"]!.alive.contains("node-001") && c.nodes["node-001"]!.alive.contains("node-000"))
+    }
+}
+
+/// The kept fuzz corpus, replayed through the fuzzer's own harness (unsigned, then signed, into a detector).
+@Suite("Membership: fuzz corpus")
+struct MembershipFuzzCorpusTests {
+    @Test("every kept fuzz input decodes or is refused, and adds no member")
+    func replay() throws {
+        let dir = try #require(Bundle.module.url(forResource: "Fixtures/fuzz-corpus", withExtension: nil))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.count >= 6)
+        for file in files {
+            let data = try #require(FileManager.default.contents(atPath: dir.path + "/" + file))
+            data.withUnsafeBytes { fuzz_membership.fuzzOne($0.bindMemory(to: UInt8.self)) }
+        }
     }
 }
