@@ -43,14 +43,23 @@ public struct FailureDetector: Sendable {
 
     public let name: String
     public let configuration: Configuration
-    public let incarnation: UInt64
+    /// This member's generation. It starts where the caller says and only rises: past any incarnation another member
+    /// reports for this one (SWIM's refutation), so a restart is accepted whatever the clock, and a report of this
+    /// member's death is answered by a newer generation that revives it everywhere.
+    public private(set) var incarnation: UInt64
     private var sequence: UInt64 = 0
+    /// Members whose latest heartbeat carried an older incarnation than the one held, and when: a restart with a
+    /// lower generation or a replay, which cannot be told apart. Nothing changes here; heartbeats tell such a member
+    /// the incarnation held (an alive report at sequence 0, which no one who knows that incarnation acts on) so that,
+    /// if it restarted, it moves above it.
+    private var behind: [String: Duration] = [:]
     private var members: [String: Member] = [:]
     /// Targets and watched members, recomputed only when the member list changes (ticks are frequent).
     private var cachedTargets: [String] = []
     private var cachedWatched: [String] = []
 
-    /// `incarnation` must grow across restarts of this member (the start time in milliseconds does).
+    /// `incarnation` is where this member's generation starts (1 on every start is fine: the others tell it where
+    /// to go on).
     public init(name: String, incarnation: UInt64, configuration: Configuration = Configuration()) {
         self.name = name
         self.incarnation = incarnation
@@ -110,13 +119,19 @@ public struct FailureDetector: Sendable {
             changes.append(.down(n, reason: "no heartbeat for \(now - m.lastHeard)"))
         }
         sequence += 1
+        behind = behind.filter { members[$0.key] != nil && now - $0.value < configuration.rumourLifetime }
+        // First, so that the datagram's size limit never cuts them.
+        var hints = behind.keys.sorted().compactMap { n in
+            members[n].map { MembershipMessage.Report(name: n, alive: true, incarnation: $0.incarnation, sequence: 0) }
+        }
         var reports = members.filter { !$0.value.alive }.map { MembershipMessage.Report(name: $0.key, alive: false, incarnation: $0.value.incarnation) }
             .sorted { $0.name < $1.name }
         for (n, m) in members where m.alive {
             guard let back = m.cameBack, now - back < configuration.rumourLifetime else { continue }
             reports.append(.init(name: n, alive: true, incarnation: m.incarnation, sequence: m.sequence))
         }
-        return (MembershipMessage(kind: .heartbeat, sender: name, incarnation: incarnation, sequence: sequence, reports: reports), cachedTargets, changes)
+        hints += reports
+        return (MembershipMessage(kind: .heartbeat, sender: name, incarnation: incarnation, sequence: sequence, reports: hints), cachedTargets, changes)
     }
 
     /// The leave message for a clean stop, to every member.
@@ -128,8 +143,15 @@ public struct FailureDetector: Sendable {
     /// A datagram whose HMAC was verified arrived.
     public mutating func received(_ m: MembershipMessage, now: Duration) -> [Change] {
         guard m.sender != name, var member = members[m.sender] else { return [] }  // strangers are ignored
+        // An older generation than the one held: a replay, or a restart whose generation started lower. Change
+        // nothing; tell it what is held (`behind`).
+        if m.incarnation < member.incarnation {
+            behind[m.sender] = now
+            return []
+        }
         // Replay protection.
         if (m.incarnation, m.sequence) <= (member.incarnation, member.sequence) { return [] }
+        behind[m.sender] = nil
         var changes: [Change] = []
         member.incarnation = m.incarnation
         member.sequence = m.sequence
@@ -147,6 +169,12 @@ public struct FailureDetector: Sendable {
             }
         }
         members[m.sender] = member
+        for r in m.reports where r.name == name && r.incarnation >= incarnation {
+            // Someone holds this member at this generation or later (a restart that started lower), or reports its
+            // death: refute with a newer one.
+            incarnation = r.incarnation + 1
+            sequence = 0
+        }
         for r in m.reports where r.name != name {
             guard var other = members[r.name] else { continue }
             if r.alive {

@@ -364,7 +364,9 @@ public final class SpeakerRuntime: Sendable {
             }
         }
         guard let secret, !secret.isEmpty else { return off("the membership key is empty") }
-        var configuration = MembershipNode.Configuration(name: options.nodeName, incarnation: UInt64(Date().timeIntervalSince1970 * 1000))
+        // Not the clock: the generation starts at 1 and the others tell a restarted speaker where to go on
+        // (FailureDetector.incarnation), so a clock set back cannot lock a speaker out.
+        var configuration = MembershipNode.Configuration(name: options.nodeName, incarnation: 1)
         configuration.bindHost = m.bindHost
         configuration.port = m.port
         configuration.detector.interval = m.interval

@@ -146,6 +146,55 @@ struct FailureDetectorTests {
         #expect(missing.isEmpty, "still dead on \(missing)")
     }
 
+    /// A member restarted with a generation below the one the others hold (a clock set back, or a start at 1) has
+    /// its first heartbeats refused, is told the generation held, moves above it and is back everywhere within a
+    /// few intervals, also on the ring.
+    @Test("a restart below the held generation is accepted after one refutation", arguments: [5, 60])
+    func restartBelow(size: Int) throws {
+        var c = Cluster(size)
+        // Everyone holds node-003 at generation 1000.
+        var old = FailureDetector(name: "node-003", incarnation: 1000)
+        _ = old.setMembers(Set(c.nodes.keys), now: c.now)
+        c.nodes["node-003"] = old
+        c.run(5)
+        #expect(c.nodes.values.allSatisfy { $0.alive.contains("node-003") })
+        c.dead.insert("node-003")
+        c.run(12)
+        #expect(c.everyoneAgrees(dead: "node-003") == true)
+        var reborn = FailureDetector(name: "node-003", incarnation: 1)
+        _ = reborn.setMembers(Set(c.nodes.keys), now: c.now)
+        c.nodes["node-003"] = reborn
+        c.dead.remove("node-003")
+        c.run(6)
+        #expect(c.nodes["node-003"]!.incarnation > 1000)
+        let missing = c.nodes.filter { !$0.value.alive.contains("node-003") }.keys.sorted()
+        #expect(missing.isEmpty, "still dead on \(missing)")
+    }
+
+    /// A replayed heartbeat from an older generation changes nothing where it lands; the live member it names only
+    /// moves to a newer generation, and nobody sees it die.
+    @Test("a replayed old generation changes no one's view")
+    func replayOldGeneration() throws {
+        var c = Cluster(4)
+        c.run(3)
+        let captured = c.nodes["node-001"]!.tick(now: c.now).heartbeat
+        c.run(2)
+        // node-001 refutes something (a death report) and moves on to a newer generation.
+        var report = c.nodes["node-002"]!.tick(now: c.now).heartbeat
+        report.reports.append(.init(name: "node-001", alive: false, incarnation: 1))
+        _ = c.nodes["node-001"]!.received(report, now: c.now)
+        #expect(c.nodes["node-001"]!.incarnation == 2)
+        c.run(3)
+        // The old generation's heartbeat, replayed to everyone: refused, no change anywhere.
+        for n in ["node-000", "node-002", "node-003"] {
+            let replayed = try MembershipMessage(decoding: captured.encode(key: key), key: key)
+            #expect(c.nodes[n]!.received(replayed, now: c.now).isEmpty)
+        }
+        c.run(5)
+        #expect(c.nodes.values.allSatisfy { $0.alive.count == 4 })
+        #expect(c.changes.values.allSatisfy { $0.allSatisfy { if case .down = $0 { false } else { true } } }, "\(c.changes)")
+    }
+
     /// A replayed heartbeat of a dead member (same incarnation and sequence) does not revive it; a stranger is ignored.
     @Test("replays and strangers change nothing")
     func replay() throws {

@@ -88,6 +88,12 @@ struct SplitBrainTests {
             #expect(took < .seconds(2), "SIGTERM to exit: \(took)\n\(lab.speaker(first)?.log.split(separator: "\n").suffix(15).joined(separator: "\n") ?? "")")
             #expect(try await LabFixture.eventually(3) { try await SpeakerLabTests.owner(lab, ip) == [second] })
             #expect(lab.speaker(first)?.log.contains("stopped announcing") == true)
+
+            // Back again: its generation starts at 1, below the one the others hold; they tell it, it moves above,
+            // and the top-ranked node answers again.
+            try lab.startSpeaker(first)
+            #expect(try await LabFixture.eventually(10) { try await SpeakerLabTests.owner(lab, ip) == [first] },
+                    "the restarted speaker was not accepted back\n\(lab.speaker(first)?.log.split(separator: "\n").suffix(15).joined(separator: "\n") ?? "")")
         }
     }
 
