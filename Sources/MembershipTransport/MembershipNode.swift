@@ -4,18 +4,28 @@ import Membership
 import NIOCore
 import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The failure detector on the wire: UDP datagrams signed with the shared key, a heartbeat tick every interval,
 /// changes reported as they happen. `run()` lives until `stop()` (which sends a leave so the others re-plan at once)
 /// or until its task is cancelled (a crash, as far as the others can tell: they notice by timeout).
+///
+/// The socket binds `::` by default (IPv4 and IPv6 members on one socket; IPv4 members are sent to as IPv4-mapped
+/// addresses), or IPv4 alone on a host without IPv6. Any error on it (a send refused by a host firewall, a link
+/// going down) is logged and counted, and the socket is opened again with backoff: membership never stops for good.
+/// While it is down, `talking` is false and `lastError` says why.
 public final class MembershipNode: Sendable {
     public struct Configuration: Sendable {
         public var name: String
         public var incarnation: UInt64
-        public var bindHost = "0.0.0.0"
+        public var bindHost = "::"
         /// MetalLB's memberlist port.
         public var port = 7946
         public var detector = FailureDetector.Configuration()
+        /// Reopening a failed socket: the first wait, doubled up to the second.
+        public var reopenBackoff: (first: Duration, limit: Duration) = (.milliseconds(100), .seconds(2))
 
         public init(name: String, incarnation: UInt64) {
             self.name = name
@@ -34,6 +44,12 @@ public final class MembershipNode: Sendable {
         var detector: FailureDetector
         var addresses: [String: SocketAddress] = [:]
         var rejected = 0
+        /// The socket is open and the last send worked.
+        var talking = false
+        var socketFailures = 0
+        var lastError: String?
+        /// The bound socket is IPv6 (IPv4 members are then sent to as ::ffff:a.b.c.d).
+        var mapIPv4 = false
     }
 
     public init(configuration: Configuration, key: SymmetricKey, logger: Logger,
@@ -52,6 +68,12 @@ public final class MembershipNode: Sendable {
     /// Datagrams refused (bad signature, not ours, malformed): a wrong key shows here.
     public var rejectedDatagrams: Int { state.withLock { $0.rejected } }
 
+    /// Whether the socket is open and sending; when not, why (for `/readyz` and `speaker members`).
+    public var talking: Bool { state.withLock { $0.talking } }
+    public var lastError: String? { state.withLock { $0.lastError } }
+    /// Times the socket failed and was opened again.
+    public var socketFailures: Int { state.withLock { $0.socketFailures } }
+
     private let origin = ContinuousClock.now
     private func now() -> Duration { ContinuousClock.now - origin }
 
@@ -65,24 +87,79 @@ public final class MembershipNode: Sendable {
     }
 
     /// Leaves the cluster (the others see it at once) and makes `run()` return.
-    public func stop() { stopSignal.fire(leave: true) }
+    public func stop() { stopSignal.fire() }
 
+    /// Serves until `stop()` or cancellation, opening the socket again after any failure.
     public func run() async throws {
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: configuration.bindHost, port: configuration.port) { ch in
+        var backoff = configuration.reopenBackoff.first
+        while !stopSignal.isFired {
+            let opened = ContinuousClock.now
+            do {
+                try await serve()
+                return  // stopped, leave sent
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                let n = state.withLock { s in
+                    s.talking = false
+                    s.socketFailures += 1
+                    s.lastError = "\(error)"
+                    return s.socketFailures
+                }
+                // A socket that served a while starts the backoff over.
+                if ContinuousClock.now - opened > .seconds(10) { backoff = configuration.reopenBackoff.first }
+                logger.warning("membership socket failed; opening it again", metadata: [
+                    "error": "\(error)", "failures": "\(n)", "retry.seconds": "\(backoff)"])
+            }
+            try? await Task.sleep(for: backoff)
+            if Task.isCancelled { return }
+            backoff = min(backoff * 2, configuration.reopenBackoff.limit)
+        }
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>> {
+        func open(_ host: String) async throws -> NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>> {
+            var bootstrap = DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            if host == "::" {
+                // Both families whatever net.ipv6.bindv6only says.
+                bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
+            }
+            return try await bootstrap.bind(host: host, port: configuration.port) { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: ch)
                 }
             }
-        logger.info("membership listening", metadata: ["port": "\(channel.channel.localAddress?.port ?? 0)"])
+        }
+        do {
+            return try await open(configuration.bindHost)
+        } catch let error as IOError where configuration.bindHost == "::" && [EAFNOSUPPORT, EADDRNOTAVAIL].contains(error.errnoCode) {
+            return try await open("0.0.0.0")
+        }
+    }
+
+    /// Where to send to `address` from a socket of the bound family.
+    static func destination(_ address: SocketAddress, mapIPv4: Bool) -> SocketAddress {
+        guard mapIPv4, case .v4 = address, let ip = address.ipAddress, let port = address.port,
+              let mapped = try? SocketAddress(ipAddress: "::ffff:" + ip, port: port) else { return address }
+        return mapped
+    }
+
+    /// One socket's life: returns when stopped (after the leave), throws when the socket fails.
+    private func serve() async throws {
+        let channel = try await bind()
+        let v6 = channel.channel.localAddress.map { if case .v6 = $0 { true } else { false } } ?? false
+        state.withLock { s in s.mapIPv4 = v6; s.talking = true; s.lastError = nil }
+        logger.info("membership listening", metadata: ["address": "\(channel.channel.localAddress.map { "\($0)" } ?? "?")"])
         try await channel.executeThenClose { inbound, outbound in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     while !Task.isCancelled {
                         let (message, targets, changes, alive) = self.state.withLock { s in
                             let t = s.detector.tick(now: self.now())
-                            return (t.heartbeat, t.targets.compactMap { s.addresses[$0] }, t.changes, s.detector.alive)
+                            let to = t.targets.compactMap { s.addresses[$0] }.map { Self.destination($0, mapIPv4: s.mapIPv4) }
+                            return (t.heartbeat, to, t.changes, s.detector.alive)
                         }
                         if !changes.isEmpty { self.onChange(changes, alive) }
                         let bytes = message.encode(key: self.key)
@@ -103,56 +180,70 @@ public final class MembershipNode: Sendable {
                         let (changes, alive) = self.state.withLock { s in (s.detector.received(message, now: self.now()), s.detector.alive) }
                         if !changes.isEmpty { self.onChange(changes, alive) }
                     }
+                    throw MembershipSocketClosed()
                 }
                 group.addTask {
-                    // Wait for stop() (say goodbye to everyone) or cancellation (a crash: say nothing).
-                    let leave = await withTaskCancellationHandler {
-                        await self.stopSignal.wait()
-                    } onCancel: {
-                        self.stopSignal.fire(leave: false)
-                    }
-                    guard leave else { throw CancellationError() }
+                    // Wait for stop() (say goodbye to everyone); a cancelled wait (a crash, or this socket failing)
+                    // says nothing.
+                    guard await self.stopSignal.wait() else { return }
                     let (message, targets) = self.state.withLock { s in
                         let l = s.detector.leave()
-                        return (l.message, l.targets.compactMap { s.addresses[$0] })
+                        return (l.message, l.targets.compactMap { s.addresses[$0] }.map { Self.destination($0, mapIPv4: s.mapIPv4) })
                     }
                     let bytes = message.encode(key: self.key)
-                    for address in targets { try await outbound.write(AddressedEnvelope(remoteAddress: address, data: bytes)) }
-                    throw CancellationError()  // ends the group
+                    for address in targets { try? await outbound.write(AddressedEnvelope(remoteAddress: address, data: bytes)) }
+                    throw StopSignal.Stopped()
                 }
-                do { try await group.next() } catch is CancellationError {}
-                group.cancelAll()
+                defer { group.cancelAll() }
+                do { try await group.next() } catch is StopSignal.Stopped { return }
             }
         }
     }
 }
 
-/// One-shot: `wait()` returns whether to leave, once `fire` was called (before or after).
-final class StopSignal: Sendable {
-    private enum State { case idle, waiting(CheckedContinuation<Bool, Never>), fired(Bool) }
-    private let state = Mutex(State.idle)
+/// The socket's receive side ended without an error.
+struct MembershipSocketClosed: Error, CustomStringConvertible {
+    var description: String { "the membership socket was closed" }
+}
 
-    func fire(leave: Bool) {
-        let waiter: CheckedContinuation<Bool, Never>? = state.withLock { s in
-            switch s {
-            case .idle: s = .fired(leave); return nil
-            case .waiting(let c): s = .fired(leave); return c
-            case .fired: return nil
-            }
+/// Set once by `stop()`; `wait()` returns true once it is set, or false if the waiting task is cancelled first
+/// (the socket failed, or the node crashed: no leave).
+final class StopSignal: Sendable {
+    struct Stopped: Error {}
+    private struct State {
+        var fired = false
+        var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        var next = 0
+    }
+    private let state = Mutex(State())
+
+    var isFired: Bool { state.withLock { $0.fired } }
+
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Bool, Never>] in
+            s.fired = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
         }
-        waiter?.resume(returning: leave)
+        for w in waiters { w.resume(returning: true) }
     }
 
     func wait() async -> Bool {
-        await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
-            let ready: Bool? = state.withLock { s in
-                switch s {
-                case .idle: s = .waiting(c); return nil
-                case .waiting: return nil
-                case .fired(let leave): return leave
+        let id = state.withLock { s in s.next += 1; return s.next }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                // Task.isCancelled is read under the lock onCancel takes: either onCancel ran first, or it finds this
+                // waiter registered.
+                let ready: Bool? = state.withLock { s in
+                    if s.fired { return true }
+                    if Task.isCancelled { return false }
+                    s.waiters[id] = c
+                    return nil
                 }
+                if let ready { c.resume(returning: ready) }
             }
-            if let ready { c.resume(returning: ready) }
+        } onCancel: {
+            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
         }
     }
 }

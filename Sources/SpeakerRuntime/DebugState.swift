@@ -24,6 +24,11 @@ public struct DebugState: Codable, Sendable {
         public var members: [Member] = []
         /// Datagrams refused: a wrong key, a replay or a stranger shows here.
         public var refusedDatagrams = 0
+        /// Whether the membership socket is open and sending; when not, the last socket error.
+        public var talking: Bool?
+        public var socketError: String?
+        /// Times the socket failed and was opened again.
+        public var socketFailures: Int?
         /// Last changes seen, newest first.
         public var recentChanges: [String] = []
     }

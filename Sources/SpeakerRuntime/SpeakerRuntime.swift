@@ -28,7 +28,8 @@ import Synchronization
 public final class SpeakerRuntime: Sendable {
     public struct MembershipOptions: Sendable {
         public var enabled = true
-        public var bindHost = "0.0.0.0"
+        /// Both families (IPv4 members are reached as IPv4-mapped addresses); IPv4 alone on a host without IPv6.
+        public var bindHost = "::"
         /// MetalLB's memberlist port.
         public var port = 7946
         /// The key, when given directly (MetalLB mounts the Secret as a file: `--ml-secret-key-path`).
@@ -146,6 +147,17 @@ public final class SpeakerRuntime: Sendable {
     /// True once the first pass has been made (for /readyz).
     public var isReady: Bool { state.withLock { $0.ready } }
 
+    /// Why `/readyz` fails, or nil: caches not synced or no pass made yet, or a membership socket that cannot talk
+    /// (this speaker then cannot see who is alive, nor be seen).
+    public var notReadyReason: String? {
+        let (ready, membership) = state.withLock { ($0.ready, $0.membership) }
+        guard ready else { return "caches not synced or first pass not done" }
+        if let membership, !membership.talking {
+            return "membership socket down: \(membership.lastError ?? "opening")"
+        }
+        return nil
+    }
+
     /// The inputs of a pass, by reference: the informers' caches, the configuration in force and the live members.
     struct ExplainInputs: Sendable {
         let services: Informer<Service>
@@ -194,6 +206,9 @@ public final class SpeakerRuntime: Sendable {
                 DebugState.Member(name: name, address: addresses[name].map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }, alive: alive.contains(name))
             }
             d.membership.refusedDatagrams = node.rejectedDatagrams
+            d.membership.talking = node.talking
+            d.membership.socketError = node.lastError
+            d.membership.socketFailures = node.socketFailures
         }
         d.membership.recentChanges = recent
         return d

@@ -188,6 +188,8 @@ struct MembersCommand: AsyncParsableCommand {
         for m in s.membership.members { rows.append([m.name + (m.name == s.node ? " (this node)" : ""), m.address ?? "-", m.alive ? "alive" : "dead"]) }
         var out = table(rows)
         if s.membership.refusedDatagrams > 0 { out += "\n\(s.membership.refusedDatagrams) datagram(s) refused (wrong key, replay or stranger)" }
+        if s.membership.talking == false { out += "\nPROBLEM: the membership socket is down (\(s.membership.socketError ?? "opening")); reopening with backoff" }
+        if let n = s.membership.socketFailures, n > 0 { out += "\nthe membership socket failed \(n) time(s) and was opened again" }
         if !s.membership.recentChanges.isEmpty { out += "\nrecent changes:\n" + s.membership.recentChanges.prefix(10).map { "  \($0)" }.joined(separator: "\n") }
         print(out)
     }

@@ -45,7 +45,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("ml-disabled"), help: "No membership: Node conditions decide who is alive (as MetalLB without memberlist).")
     var membershipDisabled = false
-    @Option(name: .customLong("ml-bind-addr"), help: "Membership: address to listen on.") var membershipBind = "0.0.0.0"
+    @Option(name: .customLong("ml-bind-addr"), help: "Membership: address to listen on (default ::, both families).") var membershipBind = "::"
     @Option(name: .customLong("ml-bind-port"), help: "Membership: UDP port (every speaker uses the same one).") var membershipPort = 7946
     @Option(name: .customLong("ml-secret-key-path"),
             help: "Membership: file holding the shared key (the memberlist Secret mounted; default: $METALLB_ML_SECRET_KEY_PATH, else read the Secret).")
@@ -126,7 +126,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             if admin.port != 0 {
                 let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, scraped: runtime.scrapedMetrics,
-                                                   ready: { runtime.isReady ? nil : "caches not synced or first pass not done" })
+                                                   ready: { runtime.notReadyReason })
                 logger.info("admin server listening", metadata: ["address": "\(server.boundAddress)"])
                 services.append(server)
             }

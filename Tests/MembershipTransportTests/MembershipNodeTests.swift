@@ -3,6 +3,7 @@ import Logging
 import Membership
 import NIOCore
 import Synchronization
+import NIOPosix
 import Testing
 @testable import MembershipTransport
 
@@ -86,6 +87,61 @@ struct MembershipNodeTests {
             x.stop()
             try await group.waitForAll()
             _ = try? await cTask.value
+        }
+    }
+
+    /// The default bind (`::`) serves IPv4 and IPv6 members on one socket: one member is reached by an IPv4 address
+    /// (sent to as IPv4-mapped), another by ::1.
+    @Test("the default :: socket talks to IPv4 and IPv6 members")
+    func dualStack() async throws {
+        let base = Int.random(in: 20000..<60000)
+        var c1 = MembershipNode.Configuration(name: "v4", incarnation: 1)
+        c1.port = base
+        var c2 = MembershipNode.Configuration(name: "v6", incarnation: 1)
+        c2.port = base + 1
+        #expect(c1.bindHost == "::")
+        let seen1 = Seen(), seen2 = Seen()
+        let n1 = MembershipNode(configuration: c1, key: Self.key, logger: Logger(label: "test")) { seen1.record($0, $1) }
+        let n2 = MembershipNode(configuration: c2, key: Self.key, logger: Logger(label: "test")) { seen2.record($0, $1) }
+        let members = ["v4": try SocketAddress(ipAddress: "127.0.0.1", port: base), "v6": try SocketAddress(ipAddress: "::1", port: base + 1)]
+        n1.setMembers(members)
+        n2.setMembers(members)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await n1.run() }
+            group.addTask { try await n2.run() }
+            // Both alive from the start (grace); what counts is that neither times the other out.
+            try await Task.sleep(for: .seconds(2))
+            #expect(n1.alive == ["v4", "v6"] && n2.alive == ["v4", "v6"], "\(n1.alive) \(n2.alive)")
+            #expect(seen1.downs.withLock { $0.isEmpty } && seen2.downs.withLock { $0.isEmpty })
+            #expect(n1.talking && n2.talking)
+            n1.stop()
+            n2.stop()
+            try await group.waitForAll()
+        }
+    }
+
+    /// A socket that fails (here: the port is taken at first, as after a crash that left it bound) is opened again
+    /// with backoff; meanwhile `talking` is false and the error is kept; then it serves.
+    @Test("a failing socket is opened again with backoff")
+    func reopen() async throws {
+        let port = Int.random(in: 20000..<60000)
+        // A socket without SO_REUSEADDR holds the port (both families): the node's bind fails until it closes.
+        let holder = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
+            .bind(host: "::", port: port).get()
+        var c = MembershipNode.Configuration(name: "r", incarnation: 1)
+        c.port = port
+        c.reopenBackoff = (.milliseconds(50), .milliseconds(200))
+        let node = MembershipNode(configuration: c, key: Self.key, logger: Logger(label: "test")) { _, _ in }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await node.run() }
+            #expect(await wait(5) { node.socketFailures >= 2 }, "failures: \(node.socketFailures)")
+            #expect(!node.talking)
+            #expect(node.lastError?.contains("Address already in use") == true, "\(node.lastError ?? "no error")")
+            try await holder.close()
+            #expect(await wait(5) { node.talking }, "never reopened: \(node.lastError ?? "")")
+            node.stop()
+            try await group.waitForAll()
         }
     }
 }
