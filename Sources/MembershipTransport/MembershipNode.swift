@@ -25,7 +25,7 @@ public final class MembershipNode: Sendable {
         public var port = 7946
         public var detector = FailureDetector.Configuration()
         /// Reopening a failed socket: the first wait, doubled up to the second.
-        public var reopenBackoff: (first: Duration, limit: Duration) = (.milliseconds(100), .seconds(2))
+        public var reopenBackoff: (first: Duration, limit: Duration) = (.milliseconds(50), .milliseconds(500))
 
         public init(name: String, incarnation: UInt64) {
             self.name = name
