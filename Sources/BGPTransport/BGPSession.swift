@@ -319,7 +319,7 @@ public final class BGPSession: Sendable {
             let address = try SocketAddress(ipAddress: c.peer.description, port: c.port)
             var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.nanoseconds(c.connectTimeout.components.seconds * 1_000_000_000 + c.connectTimeout.components.attoseconds / 1_000_000_000))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             if let source = c.sourceAddress { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source.description, port: 0)) }
             let v6 = c.peer.family == .ipv6
             let ttl: CInt? = c.isEBGP ? (c.ebgpMultiHop ? 255 : 1) : nil

@@ -61,7 +61,7 @@ public final class EmulatorServer: Sendable {
         let http2 = http2Settings
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: options.host, port: options.port) { channel -> EventLoopFuture<Accepted> in
                 guard let sslContext else {
                     return channel.eventLoop.makeCompletedFuture {
