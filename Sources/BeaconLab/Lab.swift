@@ -347,8 +347,9 @@ public final class Lab: Sendable {
     /// 127.0.0.1:7474 in its namespace.
     @discardableResult
     public func startSpeaker(_ i: Int, extraArguments: [String] = []) throws -> LabProcess {
+        // With the DaemonSet's capabilities and no more (drop ALL, add NET_RAW), so the lab proves they suffice.
         try spawn(nodeName(i), namespace: nodeNS(i),
-                  [binary("speaker"), "run", "--kubeconfig", kubeconfig, "--node-name", nodeName(i), "--admin-addr", "127.0.0.1:7473",
+                  ["setpriv", "--bounding-set", "-all,+net_raw", "--", binary("speaker"), "run", "--kubeconfig", kubeconfig, "--node-name", nodeName(i), "--admin-addr", "127.0.0.1:7473",
                    "--debug-addr", "127.0.0.1:7474",
                    "--ml-secret-key-path", membershipKeyPath, "--ml-interval", "\(options.membershipInterval)",
                    "--ml-timeout", "\(options.membershipTimeout)", "--log-level", options.logLevel] + extraArguments)

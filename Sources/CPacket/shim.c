@@ -44,8 +44,9 @@ int cpacket_open(int ifindex) {
     sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = ifindex;
     if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) goto fail;
-    // Room for a takeover burst of thousands of frames (SO_SNDBUFFORCE needs CAP_NET_ADMIN; else the sysctl cap).
-    // The same for the receive queue: a storm of requests (or a neighbour's burst) must not be dropped.
+    // Room for a takeover burst of thousands of frames, and for a storm of requests. SO_*BUFFORCE works only with
+    // CAP_NET_ADMIN, which the DaemonSet does not grant: then the sysctls net.core.wmem_max/rmem_max cap the size, and
+    // cpacket_send waits for room, so a burst is paced by the link rather than lost.
     int bufsize = 4 << 20;
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsize, sizeof(bufsize)) < 0)
         (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));

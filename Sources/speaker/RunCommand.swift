@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
             Watches Services, EndpointSlices, Nodes and the metallb.io configuration, learns which speakers are alive over \
             signed UDP heartbeats (membership), and announces: layer 2 (answers ARP/NDP for the IPs this node owns, \
             gratuitous frames on takeover) and BGP (sessions to the BGPPeers that select this node). Needs CAP_NET_RAW \
-            and CAP_NET_ADMIN, and the host network. /metrics and the probes are on --admin-addr (all addresses); \
+            and the host network. /metrics and the probes are on --admin-addr (all addresses); \
             /debug/state, which feeds `speaker status`, `explain`, `peers`, `routes` and `members`, is on --debug-addr \
             (loopback). On SIGTERM it leaves membership (the next owner takes over at once), stops \
             answering and sends Cease to its peers.

@@ -103,8 +103,8 @@ def policies(name, objs):
     spod = ds["spec"]["template"]["spec"]
     ssc = s.get("securityContext", {})
     if not spod.get("hostNetwork"): fail(f"{name}: speaker is not hostNetwork")
-    if ssc.get("capabilities", {}).get("drop") != ["ALL"] or sorted(ssc.get("capabilities", {}).get("add", [])) != ["NET_ADMIN", "NET_RAW"]:
-        fail(f"{name}: speaker capabilities are {ssc.get('capabilities')}, want drop ALL, add only NET_RAW and NET_ADMIN")
+    if ssc.get("capabilities", {}).get("drop") != ["ALL"] or sorted(ssc.get("capabilities", {}).get("add", [])) != ["NET_RAW"]:
+        fail(f"{name}: speaker capabilities are {ssc.get('capabilities')}, want drop ALL, add only NET_RAW")
     if not ssc.get("readOnlyRootFilesystem") or ssc.get("allowPrivilegeEscalation") is not False or ssc.get("privileged"):
         fail(f"{name}: speaker container is not locked down: {ssc}")
     tolerated = {t.get("key") for t in spod.get("tolerations", [])}

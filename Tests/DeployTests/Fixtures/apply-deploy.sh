@@ -15,7 +15,7 @@ check "nine metallb.io CRDs" '^9$' bash -c "$K get crd -o name | grep -c 'metall
 check "namespace pod security" 'privileged' $K get namespace metallb-system -o 'jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}'
 check "controller Deployment" '^1 65534 true$' $K get deployment controller -n metallb-system \
   -o 'jsonpath={.spec.replicas} {.spec.template.spec.securityContext.runAsUser} {.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}'
-check "speaker DaemonSet" '^true NET_RAW NET_ADMIN spec.nodeName$' $K get daemonset speaker -n metallb-system \
+check "speaker DaemonSet" '^true NET_RAW spec.nodeName$' $K get daemonset speaker -n metallb-system \
   -o 'jsonpath={.spec.template.spec.hostNetwork} {.spec.template.spec.containers[0].securityContext.capabilities.add[*]} {.spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath}'
 check "RBAC" 'role.rbac.authorization.k8s.io/speaker' $K get roles -n metallb-system -o name
 check "cluster RBAC" 'clusterrolebinding.rbac.authorization.k8s.io/beacon:speaker' $K get clusterrolebindings -o name
