@@ -25,6 +25,9 @@ public final class Lab: Sendable {
         /// BGP: the router's ASN and the nodes'.
         public var routerASN = 64512
         public var nodeASN = 64513
+        /// Nodes with IPv6 addresses only (and only IPv6 InternalIPs); the API server is reached over IPv6. BGP to the
+        /// router, which peers over IPv4, does not come up then.
+        public var ipv6Only = false
 
         public init(prefix: String, binDirectory: String, workDirectory: String) {
             self.prefix = prefix
@@ -59,6 +62,9 @@ public final class Lab: Sendable {
     public func nodeIPv6(_ i: Int) -> String { "2001:db8::\(10 + i)" }
     public var nodeIndices: [Int] { Array(1...options.nodes) }
     public let routerIPv4 = "192.0.2.1", routerIPv6 = "2001:db8::1", apiIPv4 = "192.0.2.2", clientIPv4 = "192.0.2.50", clientIPv6 = "2001:db8::50"
+    public let apiIPv6 = "2001:db8::2"
+    /// Where the API server listens: IPv6 in an IPv6-only lab.
+    public var apiAddress: String { options.ipv6Only ? apiIPv6 : apiIPv4 }
     public let farRouterIPv4 = "198.51.100.1", farClientIPv4 = "198.51.100.50"
     public var kubeconfig: String { options.workDirectory + "/kubeconfig" }
     public var membershipKeyPath: String { options.workDirectory + "/memberlist-key" }
@@ -153,15 +159,16 @@ public final class Lab: Sendable {
         try await ip("-n", switchNS, "link", "add", "br0", "type", "bridge")
         try await ip("-n", switchNS, "link", "set", "br0", "up")
         // Segment members: router, api, nodes, client; each gets eth0 on the bridge.
-        var members: [(ns: String, v4: String, v6: String)] = [(routerNS, routerIPv4, routerIPv6), (apiNS, apiIPv4, "2001:db8::2"),
+        var members: [(ns: String, v4: String, v6: String)] = [(routerNS, routerIPv4, routerIPv6), (apiNS, apiIPv4, apiIPv6),
                                                                (clientNS, clientIPv4, clientIPv6)]
         for i in nodeIndices { members.append((nodeNS(i), nodeIPv4(i), nodeIPv6(i))) }
+        let nodeNamespaces = Set(nodeIndices.map(nodeNS))
         for (n, m) in members.enumerated() {
             let port = "p\(n)"
             try await ip("link", "add", "eth0", "netns", m.ns, "type", "veth", "peer", "name", port, "netns", switchNS)
             try await ip("-n", switchNS, "link", "set", port, "master", "br0", "up")
             try await ip("-n", m.ns, "link", "set", "eth0", "up")
-            try await ip("-n", m.ns, "addr", "add", m.v4 + "/24", "dev", "eth0")
+            if !(options.ipv6Only && nodeNamespaces.contains(m.ns)) { try await ip("-n", m.ns, "addr", "add", m.v4 + "/24", "dev", "eth0") }
             try await ip("-n", m.ns, "addr", "add", m.v6 + "/64", "dev", "eth0", "nodad")
         }
         // The far side: router eth1 <-> far client eth0.
@@ -174,7 +181,11 @@ public final class Lab: Sendable {
         try await sysctl(routerNS, "net.ipv4.ip_forward=1")
         try await sysctl(routerNS, "net.ipv4.fib_multipath_hash_policy=1")
         for i in nodeIndices {
-            try await ip("-n", nodeNS(i), "route", "add", "default", "via", routerIPv4)
+            if options.ipv6Only {
+                try await ip("-n", nodeNS(i), "-6", "route", "add", "default", "via", routerIPv6)
+            } else {
+                try await ip("-n", nodeNS(i), "route", "add", "default", "via", routerIPv4)
+            }
             // Neighbours are learned from gratuitous frames as on a real segment.
             try await sysctl(nodeNS(i), "net.ipv4.conf.eth0.arp_accept=1")
         }
@@ -205,7 +216,7 @@ public final class Lab: Sendable {
 
     private func startEmulator() async throws {
         try "lab-token\n".write(toFile: path("tokens"), atomically: true, encoding: .utf8)
-        let p = try spawn("kube-emulator", namespace: apiNS, [binary("kube-emulator"), "--address", apiIPv4, "--port", "6443",
+        let p = try spawn("kube-emulator", namespace: apiNS, [binary("kube-emulator"), "--address", apiAddress, "--port", "6443",
                                                               "--token-file", path("tokens"), "--cert-dir", path("certs"),
                                                               "--write-kubeconfig", kubeconfig])
         let deadline = ContinuousClock.now + .seconds(30)
@@ -294,7 +305,8 @@ public final class Lab: Sendable {
     /// Sets a Node's addresses and its NetworkUnavailable condition.
     public func setNodeStatus(_ i: Int, networkUnavailable: Bool) async throws {
         let patch = """
-            {"status":{"addresses":[{"type":"InternalIP","address":"\(nodeIPv4(i))"},{"type":"InternalIP","address":"\(nodeIPv6(i))"},\
+            {"status":{"addresses":[\(options.ipv6Only ? "" : "{\"type\":\"InternalIP\",\"address\":\"\(nodeIPv4(i))\"},")\
+            {"type":"InternalIP","address":"\(nodeIPv6(i))"},\
             {"type":"Hostname","address":"\(nodeName(i))"}],"conditions":[{"type":"Ready","status":"True"},\
             {"type":"NetworkUnavailable","status":"\(networkUnavailable ? "True" : "False")"}]}}
             """

@@ -11,7 +11,8 @@ extension Tag {
 enum LabFixture {
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
-    static func withLab(nodes: Int = 3, _ body: @escaping @Sendable (Lab) async throws -> Void) async throws {
+    static func withLab(nodes: Int = 3, configure: (inout Lab.Options) -> Void = { _ in },
+                        _ body: @escaping @Sendable (Lab) async throws -> Void) async throws {
         let id = String(UInt32.random(in: 0..<UInt32.max), radix: 36)
         var options = Lab.Options(prefix: "bt\(id)", binDirectory: root.appendingPathComponent(".build/debug").path,
                                   workDirectory: NSTemporaryDirectory() + "beacon-lab-\(id)")
@@ -20,6 +21,7 @@ enum LabFixture {
         options.membershipInterval = 50
         options.membershipTimeout = 400
         options.logLevel = "debug"
+        configure(&options)
         try await Lab.with(options) { lab in
             do { try await body(lab) } catch {
                 await dumpLogs(lab)
