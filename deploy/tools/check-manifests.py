@@ -55,6 +55,14 @@ def validate(out, rendered):
         else:
             print(f"ok   kubernetes-validate {KUBE_VERSION} --strict {name}: {len(docs(rendered[name]))} objects")
     run([os.path.join(BIN, "helm"), "lint", "--strict", os.path.join(DEPLOY, "helm", "beacon")])
+    # The hardening examples are plain Kubernetes objects: the same strict schema check.
+    for path in sorted(glob.glob(os.path.join(DEPLOY, "examples", "security", "*.yaml"))):
+        r = subprocess.run([os.path.join(BIN, "kubernetes-validate"), "--strict", "--quiet", "-k", KUBE_VERSION, path],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"kubernetes-validate {os.path.relpath(path, ROOT)}: {(r.stdout + r.stderr).strip()[:3000]}")
+        else:
+            print(f"ok   kubernetes-validate {KUBE_VERSION} --strict {os.path.relpath(path, ROOT)}")
 
 def containers(objs, kind):
     return [(o, c) for o in objs if o["kind"] == kind for c in o["spec"]["template"]["spec"]["containers"]]
