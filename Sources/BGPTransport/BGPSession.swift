@@ -21,6 +21,9 @@ public final class BGPSession: Sendable {
         public var password: String?
         /// eBGP sessions are single-hop (TTL 1) unless this is set (then TTL 255).
         public var ebgpMultiHop = false
+        /// RFC 5082 GTSM: send with TTL 255 and have the kernel drop segments from the peer that crossed more than
+        /// this many hops (minimum TTL 256 - hops), so a spoofer further away cannot reach the session at all.
+        public var ttlSecurityHops: Int?
         public var connectTimeout: Duration = .seconds(5)
         public var fsm: SessionStateMachine.Configuration
 
@@ -322,11 +325,12 @@ public final class BGPSession: Sendable {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             if let source = c.sourceAddress { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source.description, port: 0)) }
             let v6 = c.peer.family == .ipv6
-            let ttl: CInt? = c.isEBGP ? (c.ebgpMultiHop ? 255 : 1) : nil
+            let ttl: CInt? = c.ttlSecurityHops != nil ? 255 : c.isEBGP ? (c.ebgpMultiHop ? 255 : 1) : nil
+            let minimumTTL: CInt? = c.ttlSecurityHops.map { CInt(256 - $0) }
             let password = c.password
             // Socket options go on before connect, so the SYN is already signed (MD5) and has the right TTL.
             let channel = try await bootstrap.connect(to: address) { channel in
-                Self.socketOptions(channel, address: address, v6: v6, ttl: ttl, password: password).flatMapThrowing {
+                Self.socketOptions(channel, address: address, v6: v6, ttl: ttl, minimumTTL: minimumTTL, password: password).flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(BGPFrameDecoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
@@ -345,7 +349,11 @@ public final class BGPSession: Sendable {
         }
     }
 
-    static func socketOptions(_ channel: any Channel, address: SocketAddress, v6: Bool, ttl: CInt?, password: String?) -> EventLoopFuture<Void> {
+    /// Linux's IPV6_MINHOPCOUNT (linux/in6.h; not in glibc's headers).
+    static let ipv6MinHopCount: CInt = 73
+
+    static func socketOptions(_ channel: any Channel, address: SocketAddress, v6: Bool, ttl: CInt?, minimumTTL: CInt?,
+                              password: String?) -> EventLoopFuture<Void> {
         guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededVoidFuture() }
         var futures: [EventLoopFuture<Void>] = []
         if let password, !password.isEmpty {
@@ -360,6 +368,14 @@ public final class BGPSession: Sendable {
                 futures.append(provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IPV6), name: SocketOptionName(IPV6_UNICAST_HOPS), value: ttl))
             } else {
                 futures.append(provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_TTL), value: ttl))
+            }
+        }
+        if let minimumTTL {
+            // RFC 5082 §3: the SYN-ACK and everything after must arrive with at least this TTL.
+            if v6 {
+                futures.append(provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IPV6), name: SocketOptionName(ipv6MinHopCount), value: minimumTTL))
+            } else {
+                futures.append(provider.unsafeSetSocketOption(level: SocketOptionLevel(IPPROTO_IP), name: SocketOptionName(IP_MINTTL), value: minimumTTL))
             }
         }
         return EventLoopFuture.andAllSucceed(futures, on: channel.eventLoop)

@@ -139,6 +139,9 @@ public struct BGPPeer: Hashable, Sendable {
     public var vrf: String?
     public var disableMP: Bool
     public var dualStackAddressFamily: Bool
+    /// RFC 5082 GTSM (annotation `beacon.io/ttl-security-hops`): send with TTL 255 and accept only packets that crossed
+    /// at most this many hops. Nil: off.
+    public var ttlSecurityHops: Int? = nil
 
     /// True when the session is internal BGP (same ASN, or `dynamicASN: internal`).
     public var isIBGP: Bool {

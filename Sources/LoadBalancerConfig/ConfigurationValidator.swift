@@ -623,16 +623,32 @@ struct ConfigurationValidator {
             error(m, "spec.dualStackAddressFamily", "dualStackAddressFamily is not supported by MetalLB's native BGP mode")
         }
         checkDuplicateSelectors(m, "spec.nodeSelectors", s.nodeSelectors)
+        var ttlSecurityHops: Int?
+        if let text = m.annotations[Self.ttlSecurityAnnotation] {
+            let field = "metadata.annotations[\(Self.ttlSecurityAnnotation)]"
+            if let hops = Int(text), (1...254).contains(hops) {
+                ttlSecurityHops = hops
+                if s.ebgpMultiHop == true { error(m, field, "TTL security and ebgpMultiHop are mutually exclusive: GTSM sets the hop limit") }
+                if native { error(m, field, "TTL security is not supported by MetalLB's native BGP mode") }
+            } else {
+                error(m, field, "must be a number of hops from 1 to 254, not \"\(text)\"")
+            }
+        }
 
         guard log.errors.count == errorsBefore else { return nil }
-        return BGPPeer(name: m.name, myASN: myASN, peerASN: peerASN, localASN: localASN, address: address,
+        var validated = BGPPeer(name: m.name, myASN: myASN, peerASN: peerASN, localASN: localASN, address: address,
                        interface: s.interface, sourceAddress: sourceAddress, port: port, holdTime: hold,
                        keepaliveTime: keepalive, connectTime: s.connectTime, routerID: routerID,
                        nodeSelectors: s.nodeSelectors, password: password, bfdProfile: s.bfdProfile.flatMap { $0.isEmpty ? nil : $0 },
                        enableGracefulRestart: s.enableGracefulRestart ?? false, ebgpMultiHop: s.ebgpMultiHop ?? false,
                        vrf: s.vrf.flatMap { $0.isEmpty ? nil : $0 }, disableMP: s.disableMP ?? false,
                        dualStackAddressFamily: s.dualStackAddressFamily ?? false)
+        validated.ttlSecurityHops = ttlSecurityHops
+        return validated
     }
+
+    /// GTSM on a BGPPeer: a Beacon annotation, so that the object stays valid under MetalLB's CRD.
+    static let ttlSecurityAnnotation = "beacon.io/ttl-security-hops"
 
     /// Duplicate peers: identical sessions under two names, or two sessions to one router address (and VRF,
     /// port) from a node both could apply to.

@@ -103,8 +103,9 @@ struct ResourceDecoder {
             }
         }
         let specReader = top["spec"] ?? FieldReader(ConfigNode(.null), path: "spec", context: context)
-        let meta = ResourceMeta(kind: kind, apiVersion: apiVersion, name: name, namespace: namespace, labels: labels,
+        var meta = ResourceMeta(kind: kind, apiVersion: apiVersion, name: name, namespace: namespace, labels: labels,
                                 position: document.position, document: document, origin: nil)
+        meta.annotations = (metaFields["annotations"]?.stringMap() ?? [:]).filter { $0.key.hasPrefix("beacon.io/") }
         let resource: ConfigResource?
         switch kind {
         case .ipAddressPool: resource = Self.ipAddressPool(specReader).map { .ipAddressPool(meta, $0) }

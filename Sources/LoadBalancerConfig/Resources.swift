@@ -22,6 +22,9 @@ public struct ResourceMeta: Hashable, Sendable {
     public var name: String
     public var namespace: String?
     public var labels: [String: String]
+    /// Only Beacon's own (`beacon.io/...`): MetalLB's objects carry Beacon-only settings there, so that they stay
+    /// valid under MetalLB's CRDs.
+    public var annotations: [String: String] = [:]
     public var position: SourcePosition?
     /// The object as parsed, so issues found after decoding can point at the field's source position.
     public var document: ConfigNode?

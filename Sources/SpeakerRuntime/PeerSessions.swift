@@ -55,6 +55,7 @@ final class PeerSessions: Sendable {
         c.port = Int(peer.port)
         c.sourceAddress = peer.sourceAddress
         c.ebgpMultiHop = peer.ebgpMultiHop
+        c.ttlSecurityHops = peer.ttlSecurityHops
         if let t = peer.connectTime { c.connectTimeout = t }
         switch peer.password {
         case .inline(let p)?: c.password = p

@@ -38,6 +38,8 @@ struct BGPProbe: AsyncParsableCommand {
     @Option(name: .customLong("next-hop"), help: "Next hop for IPv4 routes (default: our end of the session).") var nextHop: String?
     @Option(name: .customLong("next-hop-ipv6"), help: "Next hop for IPv6 routes (default: our end of an IPv6 session).") var nextHopIPv6: String?
     @Flag(name: .customLong("ebgp-multihop"), help: "eBGP peer is not directly connected (TTL 255 instead of 1).") var multihop = false
+    @Option(name: .customLong("ttl-security"), help: "RFC 5082 GTSM: send with TTL 255, accept only packets from at most HOPS hops away.")
+    var ttlSecurity: Int?
     @Flag(name: .customLong("graceful-restart"), help: "Advertise graceful restart (RFC 4724); on SIGTERM close without NOTIFICATION.")
     var gracefulRestart = false
     @Option(help: "Stop after this many seconds.") var duration: Double?
@@ -81,6 +83,10 @@ struct BGPProbe: AsyncParsableCommand {
             routes[prefix] = attrs
         }
 
+        if let ttlSecurity {
+            guard (1...254).contains(ttlSecurity) else { throw ValidationError("--ttl-security must be a number of hops from 1 to 254") }
+            guard !multihop else { throw ValidationError("--ttl-security and --ebgp-multihop are mutually exclusive: GTSM sets the hop limit") }
+        }
         var fsm = SessionStateMachine.Configuration(localASN: local, peerASN: remote, routerID: id)
         fsm.holdTime = .seconds(holdTime)
         fsm.keepaliveTime = keepaliveTime.map { .seconds($0) }
@@ -90,6 +96,7 @@ struct BGPProbe: AsyncParsableCommand {
         config.password = password
         config.sourceAddress = sourceIP
         config.ebgpMultiHop = multihop
+        config.ttlSecurityHops = ttlSecurity
         var logger = Logger(label: "beacon.bgp-probe")
         logger.logLevel = .critical
         let start = Date()

@@ -78,6 +78,22 @@ struct ValidConfigurationTests {
         #expect(warnings(c.yaml, c.implementation) == c.warnings, "\(c.name)")
     }
 
+    /// Beacon-only settings ride in `beacon.io/` annotations, so the object stays valid under MetalLB's CRD; other
+    /// annotations are ignored.
+    @Test("the TTL security annotation sets GTSM hops on the peer")
+    func ttlSecurity() throws {
+        let yaml = """
+            apiVersion: metallb.io/v1beta2
+            kind: BGPPeer
+            metadata: {name: p, namespace: metallb-system, annotations: {beacon.io/ttl-security-hops: "1", example.com/x: "y"}}
+            spec: {myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1}
+            """
+        let loaded = try ConfigurationLoader().load([ConfigSource(name: "p.yaml", text: yaml)])
+        #expect(loaded.configuration.peers.map(\.ttlSecurityHops) == [1])
+        let plain = try ConfigurationLoader().load([ConfigSource(name: "p.yaml", text: yaml.replacingOccurrences(of: "beacon.io/ttl-security-hops: \"1\", ", with: ""))])
+        #expect(plain.configuration.peers.map(\.ttlSecurityHops) == [nil])
+    }
+
     /// MetalLB's documented examples load unchanged (in every mode whose features they use).
     @Test("MetalLB's documented examples are accepted")
     func metallbDocs() throws {

@@ -10,6 +10,8 @@ final class BGPLab {
         var address: String
         var asn: UInt32
         var password: String?
+        /// RFC 5082 GTSM, one hop.
+        var ttlSecurity = false
     }
 
     let kind: Kind
@@ -58,7 +60,7 @@ final class BGPLab {
                     protocol bgp p\(i) {
                       local as \(routerAS); neighbor \(n.address) as \(n.asn); passive on; \(ibgp ? "direct;" : "")
                       hold time 9; keepalive time 3; connect retry time 1; error wait time 1,2;
-                      \(n.password.map { "password \"\($0)\";" } ?? "")
+                      \(n.password.map { "password \"\($0)\";" } ?? "") \(n.ttlSecurity ? "ttl security yes;" : "")
                       ipv4 { import all; export none; \(ibgp ? "gateway direct;" : "") };
                       ipv6 { import all; export none; \(ibgp ? "gateway direct;" : "") };
                     }
@@ -83,6 +85,7 @@ final class BGPLab {
             for n in neighbors {
                 conf += " neighbor \(n.address) remote-as \(n.asn)\n neighbor \(n.address) timers 3 9\n neighbor \(n.address) passive\n"
                 if let p = n.password { conf += " neighbor \(n.address) password \(p)\n" }
+                if n.ttlSecurity { conf += " neighbor \(n.address) ttl-security hops 1\n" }
             }
             conf += " address-family ipv6 unicast\n"
             for n in neighbors { conf += "  neighbor \(n.address) activate\n" }
@@ -118,6 +121,7 @@ final class BGPLab {
                       [neighbors.graceful-restart.config]
                         enabled = true
                         helper-only = true
+                      \(n.ttlSecurity ? "[neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255" : "")
                       [[neighbors.afi-safis]]
                         [neighbors.afi-safis.config]
                           afi-safi-name = "ipv4-unicast"
@@ -265,6 +269,30 @@ struct BGPPeerTests {
         #expect(wrong.waitFor("a wrong or missing key on either side looks exactly like this", seconds: 10), "\(wrong.output)")
         #expect(!wrong.output.contains("Established"))
         wrong.terminate()
+    }
+
+    /// RFC 5082 GTSM: with TTL security on both ends (one hop) the session comes up and carries the route; a
+    /// speaker without it (TTL 1, as eBGP sends) is dropped by the router's minimum TTL and never connects.
+    @Test("TTL security (GTSM): both ends establish; without it the router drops us", arguments: BGPLab.Kind.allCases)
+    func ttlSecurity(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513, ttlSecurity: true)])
+        let with = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                        "--hold-time", "9", "--ttl-security", "1", "--announce", "198.51.100.31/32"])
+        #expect(with.waitFor("Established", seconds: 15), "\(with.output)")
+        #expect(lab.waitForRoute("198.51.100.31", family: .ipv4))
+        with.terminate()
+        let without = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                           "--hold-time", "9"])
+        usleep(6_000_000)
+        #expect(!without.output.contains("Established"), "\(without.output)")
+        without.terminate()
+        // And ours: a router without GTSM answers with a TTL below 255, which our minimum TTL drops.
+        let plain = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
+        let strict = try BackgroundSpeaker(plain.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                            "--hold-time", "9", "--ttl-security", "1"])
+        usleep(6_000_000)
+        #expect(!strict.output.contains("Established"), "\(strict.output)")
+        strict.terminate()
     }
 
     /// With graceful restart negotiated, stopping the speaker closes the session without a NOTIFICATION and BIRD
