@@ -169,7 +169,8 @@ public struct FailureDetector: Sendable {
             }
         }
         members[m.sender] = member
-        for r in m.reports where r.name == name && r.incarnation >= incarnation {
+        // UInt64.max cannot be refuted (nor reached by restarts): only a forgery says it, and + 1 would trap.
+        for r in m.reports where r.name == name && r.incarnation >= incarnation && r.incarnation < .max {
             // Someone holds this member at this generation or later (a restart that started lower), or reports its
             // death: refute with a newer one.
             incarnation = r.incarnation + 1

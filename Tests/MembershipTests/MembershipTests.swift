@@ -195,6 +195,20 @@ struct FailureDetectorTests {
         #expect(c.changes.values.allSatisfy { $0.allSatisfy { if case .down = $0 { false } else { true } } }, "\(c.changes)")
     }
 
+    /// A report of this member at the largest generation (only a forgery, with the key, says that) is not refuted:
+    /// moving above it would overflow.
+    @Test("a report at the largest generation is ignored, not refuted past it")
+    func largestGeneration() {
+        var c = Cluster(3)
+        c.run(2)
+        var report = c.nodes["node-002"]!.tick(now: c.now).heartbeat
+        report.reports.append(.init(name: "node-001", alive: false, incarnation: .max))
+        _ = c.nodes["node-001"]!.received(report, now: c.now)
+        #expect(c.nodes["node-001"]!.incarnation == 1)
+        c.run(3)
+        #expect(c.nodes.values.allSatisfy { $0.alive.count == 3 })
+    }
+
     /// A replayed heartbeat of a dead member (same incarnation and sequence) does not revive it; a stranger is ignored.
     @Test("replays and strangers change nothing")
     func replay() throws {
