@@ -151,9 +151,6 @@ public enum AnnouncementPolicy {
         if local, !endpointNodes.contains(nodeName) { return .noLocalEndpoint }
         let selecting = ads.filter { $0.selectsNode(labels: labels) }
         guard !selecting.isEmpty else { return .nodeNotSelected(advertisements: ads.map(\.name).sorted()) }
-        // MetalLB refuses to announce when matching advertisements disagree on LOCAL_PREF.
-        let prefs = Set(selecting.compactMap(\.localPref))
-        if prefs.count > 1 { return .localPrefConflict(prefs.sorted()) }
         let peers = config.peers(forNodeLabels: labels)
         var routes: [Route] = []
         for ip in ips {
@@ -170,6 +167,18 @@ public enum AnnouncementPolicy {
                 routes.append(Route(prefix: prefix, attributes: attrs, peers: targets, advertisement: ad.name))
             }
         }
+        // MetalLB's rule, the one validation applies: advertisements conflict on LOCAL_PREF only when they produce
+        // the same prefix (the same aggregation length) for peers they share; different prefixes each carry their
+        // own. Validation refuses such a configuration, so this is a second line only.
+        for same in Dictionary(grouping: routes, by: \.prefix).values where same.count > 1 {
+            for (i, a) in same.enumerated() {
+                for b in same.dropFirst(i + 1) {
+                    guard let x = a.attributes.localPreference, let y = b.attributes.localPreference, x != y,
+                          !Set(a.peers).isDisjoint(with: b.peers) else { continue }
+                    return .localPrefConflict([x, y].sorted())
+                }
+            }
+        }
         return .announce(merge(routes))
     }
 
@@ -178,6 +187,7 @@ public enum AnnouncementPolicy {
         var byKey: [IPPrefix: Route] = [:]
         for r in routes {
             if var have = byKey[r.prefix] {
+                if have.attributes.localPreference == nil { have.attributes.localPreference = r.attributes.localPreference }
                 have.attributes.communities.formUnion(r.attributes.communities)
                 have.attributes.largeCommunities.formUnion(r.attributes.largeCommunities)
                 have.peers = Array(Set(have.peers).union(r.peers)).sorted()

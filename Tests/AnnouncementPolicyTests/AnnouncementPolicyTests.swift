@@ -202,6 +202,27 @@ struct BGPAnnouncerTests {
         #expect(AnnouncementPolicy.plan(none, node: "n1").services[ref]?.bgp == .noServingEndpoints)
     }
 
+    /// MetalLB's documented pattern: a /32 advertisement with localPref 100 and a /24 aggregate with localPref 250
+    /// for the same pool produce different prefixes, so both are valid and both are announced, each with its own
+    /// LOCAL_PREF (iBGP). Valid means it announces.
+    @Test("different prefixes carry their own localPref and are all announced")
+    func localPrefPerPrefix() throws {
+        let yaml = Self.yaml
+            .replacingOccurrences(of: "myASN: 64513, peerASN: 64512", with: "myASN: 64513, peerASN: 64513")
+            .replacingOccurrences(of: "aggregationLength: 24, communities: [\"65000:7\"], peers: [r1]}",
+                                  with: "aggregationLength: 24, localPref: 250}")
+            .replacingOccurrences(of: "spec: {ipAddressPools: [pool], communities: [\"large:64513:1:2\"]}",
+                                  with: "spec: {ipAddressPools: [pool], localPref: 100}")
+        let snap = ClusterSnapshot(configuration: try config(yaml), services: [service("web", ip: "198.51.100.7")],
+                                   endpointSlices: [endpoints("web", on: ["n1"])], nodes: [node("n1", labels: ["rack": "1"])])
+        let plan = AnnouncementPolicy.plan(snap, node: "n1")
+        guard case .announce? = plan.services[ServiceRef(namespace: "default", name: "web")]?.bgp else {
+            Issue.record("not announced: \(String(describing: plan.services.first?.value.bgp))"); return
+        }
+        #expect(plan.desired.bgp["r1"]?[try IPPrefix("198.51.100.7/32")]?.localPreference == 100)
+        #expect(plan.desired.bgp["r1"]?[try IPPrefix("198.51.100.0/24")]?.localPreference == 250)
+    }
+
     /// Two advertisements that could both select one node and disagree on LOCAL_PREF are refused by validation
     /// (overlapping node selectors count), so the planner's own `.localPrefConflict` guard is a second line only.
     @Test("advertisements that may disagree on localPref are refused before planning")
