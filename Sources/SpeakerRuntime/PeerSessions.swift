@@ -56,7 +56,13 @@ final class PeerSessions: Sendable {
         c.sourceAddress = peer.sourceAddress
         c.ebgpMultiHop = peer.ebgpMultiHop
         c.ttlSecurityHops = peer.ttlSecurityHops
-        if let t = peer.connectTime { c.connectTimeout = t }
+        if let t = peer.connectTime {
+            // MetalLB's connectTime is FRR's connect-retry timer: an attempt every `t`, each given at most `t`,
+            // instead of the jittered exponential backoff.
+            c.fsm.minimumRetry = t
+            c.fsm.maximumRetry = t
+            c.connectTimeout = t
+        }
         switch peer.password {
         case .inline(let p)?: c.password = p
         case .secret(let name, let value)?:

@@ -40,7 +40,7 @@ struct PeerSessionsTests {
             routerID: IPv4Address(192, 0, 2, 11), refusal: nil,
             check: { c in
                 c.port == 1179 && c.fsm.holdTime == .seconds(9) && c.fsm.keepaliveTime == .seconds(3) && c.password == "s3cret" && c.ebgpMultiHop
-                    && c.fsm.gracefulRestart && c.connectTimeout == .seconds(3) && c.fsm.localASN == 4_200_000_000 && c.sourceAddress == .v4(IPv4Address(192, 0, 2, 11))
+                    && c.fsm.gracefulRestart && c.connectTimeout == .seconds(3) && c.fsm.minimumRetry == .seconds(3) && c.fsm.maximumRetry == .seconds(3) && c.fsm.localASN == 4_200_000_000 && c.sourceAddress == .v4(IPv4Address(192, 0, 2, 11))
             }),
     ]
 
