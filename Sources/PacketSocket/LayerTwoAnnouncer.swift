@@ -214,6 +214,59 @@ public actor LayerTwoAnnouncer {
         return report
     }
 
+    /// Sends gratuitous frames again for those of `ips` that are announced here, now and 250 ms later: after a split
+    /// heals, neighbours that learned the other station's MAC move back at once instead of when their entry expires.
+    /// Returns how many addresses it covered.
+    @discardableResult
+    public func reannounce(_ ips: Set<IPAddress>) -> Int {
+        var covered = 0
+        for (index, r) in installed {
+            guard let endpoint = installedEndpoints[index], let socket = sockets[index] else { continue }
+            let owned = ips.filter { ip in
+                switch ip {
+                case .v4(let a): r.ownedIPv4.contains(a)
+                case .v6(let a): r.ownedIPv6.contains(a)
+                }
+            }
+            let frames = owned.map { (ip: $0, frame: Self.gratuitous(Announcement(ip: $0, interface: endpoint))) }
+            covered += frames.count
+            for f in frames where socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
+            socket.eventLoop.scheduleTask(in: .milliseconds(250)) { [metrics] in
+                for f in frames where socket.send(f.frame) == 1 { metrics.increment(.gratuitous, f.ip) }
+            }
+        }
+        return covered
+    }
+
+    /// Asks who has `ip` (an ARP request, or a neighbour solicitation) on the interface it is announced on, if it
+    /// still is: another station that claims it answers to this node's MAC, and that answer is a conflict frame.
+    public func probe(_ ip: IPAddress) {
+        for (index, r) in installed {
+            let owned: Bool
+            switch ip {
+            case .v4(let a): owned = r.ownedIPv4.contains(a)
+            case .v6(let a): owned = r.ownedIPv6.contains(a)
+            }
+            guard owned, let endpoint = installedEndpoints[index], let socket = sockets[index] else { continue }
+            socket.send(Self.request(for: ip, from: endpoint.endpoint))
+        }
+    }
+
+    /// An ARP request (IPv4) or a neighbour solicitation (IPv6) for `address` from `endpoint`.
+    public static func request(for address: IPAddress, from endpoint: LinkEndpoint) -> ByteBuffer {
+        switch address {
+        case .v4(let target):
+            let sender = endpoint.ipv4.first ?? IPv4Address(0)
+            return ARPPacket(operation: .request, senderMAC: endpoint.mac, senderIP: sender, targetMAC: .zero, targetIP: target)
+                .frame(from: endpoint.mac).encoded
+        case .v6(let target):
+            let group = NDP.solicitedNodeMulticast(target)
+            let source = endpoint.linkLocal ?? IPv6Address(0)
+            return NDPPacket(source: source, destination: group, message: .neighborSolicitation(target: target, sourceLinkLayer: endpoint.mac))
+                .frame(from: endpoint.mac).encoded
+        }
+    }
+
     /// Stops answering everything and closes every socket (SIGTERM).
     public func stop() async {
         await update([])

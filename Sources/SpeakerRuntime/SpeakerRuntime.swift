@@ -99,6 +99,9 @@ public final class SpeakerRuntime: Sendable {
         /// an encode, not a plan of every Service. Dropped after `explainedLifetime`, so an idle speaker does not
         /// keep plans it was asked for once.
         var explained: (pass: Int, at: ContinuousClock.Instant, services: [ServiceExplanation])?
+        /// Addresses to announce again on the next pass: a member came back, and these saw another station answer
+        /// for them in the last minute (the split that just healed).
+        var healBurst: Set<IPAddress> = []
     }
 
     static let explainedLifetime: Duration = .seconds(10)
@@ -247,6 +250,15 @@ public final class SpeakerRuntime: Sendable {
                 }
             }
             group.addTask { try await self.reporter.run(); return false }
+            group.addTask {
+                // Conflicts that just began: ask who has the address once a handover would be over (ConflictTracker).
+                for await probe in self.conflicts.probes {
+                    try? await Task.sleep(until: probe.at)
+                    if Task.isCancelled { break }
+                    await self.announcer.probe(probe.ip)
+                }
+                return false
+            }
             group.addTask {
                 // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when
                 // more was freed since the last look: malloc_trim walks every free chunk and re-advises pages it has
@@ -413,6 +425,10 @@ public final class SpeakerRuntime: Sendable {
             if s.recentChanges.count > 20 { s.recentChanges.removeLast(s.recentChanges.count - 20) }
         }
         metrics.aliveMembers.record(alive.count)
+        if changes.contains(where: { if case .up = $0 { true } else { false } }) {
+            let conflicted = conflicts.recentlyConflicted(within: .seconds(60))
+            if !conflicted.isEmpty { state.withLock { $0.healBurst.formUnion(conflicted) } }
+        }
         for c in changes {
             switch c {
             case .up(let n): logger.info("speaker joined", metadata: ["member": "\(n)"])
@@ -491,6 +507,11 @@ public final class SpeakerRuntime: Sendable {
             let (announcements, failures) = layer2Announcements(plan, interfaces: interfaces)
             let report = await announcer.update(announcements)
             conflicts.withdraw(report.removed.map(\.ip))
+            let heal = state.withLock { s in defer { s.healBurst = [] }; return s.healBurst }
+            if !heal.isEmpty {
+                let n = await announcer.reannounce(heal)
+                if n > 0 { logger.info("a member came back: announced again the addresses that were in conflict", metadata: ["addresses": "\(n)"]) }
+            }
             if !report.added.isEmpty, let loss = state.withLock({ s -> ContinuousClock.Instant? in defer { s.lastLoss = nil }; return s.lastLoss }),
                ContinuousClock.now - loss < .seconds(10) {
                 let took = ContinuousClock.now - loss
@@ -679,15 +700,30 @@ final class ConflictSink: Sendable {
     }
     private let state = Mutex(State())
     private let epoch = ContinuousClock.now
+    /// Addresses to ask about, with when: the runtime's probe task sends the requests.
+    let probes: AsyncStream<(ip: IPAddress, at: ContinuousClock.Instant)>
+    private let probeQueue: AsyncStream<(ip: IPAddress, at: ContinuousClock.Instant)>.Continuation
+
+    init() {
+        (probes, probeQueue) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(4096))
+    }
 
     func setHandler(_ h: @escaping @Sendable (ConflictTracker.Report) -> Void) { state.withLock { $0.handler = h } }
 
     func report(_ c: LayerTwoAnnouncer.Conflict) {
-        let now = ContinuousClock.now - epoch
-        let (report, handler) = state.withLock { s in
-            (s.tracker.seen(ip: c.ip, mac: c.mac, interface: c.interface, now: now), s.handler)
+        let instant = ContinuousClock.now
+        let now = instant - epoch
+        let (outcome, handler, wait) = state.withLock { s in
+            (s.tracker.observe(ip: c.ip, mac: c.mac, interface: c.interface, now: now), s.handler, s.tracker.confirmAfter)
         }
-        if let report { handler?(report) }
+        if outcome.probe { probeQueue.yield((c.ip, instant + wait + .milliseconds(100))) }
+        if let report = outcome.report { handler?(report) }
+    }
+
+    /// Addresses with a conflicting frame within `within`.
+    func recentlyConflicted(within: Duration) -> [IPAddress] {
+        let now = ContinuousClock.now - epoch
+        return state.withLock { $0.tracker.recentlyConflicted(now: now, within: within) }
     }
 
     /// Addresses no longer announced here; and episodes that went quiet end.

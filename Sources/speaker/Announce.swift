@@ -174,7 +174,7 @@ struct WhoHas: AsyncParsableCommand {
         }
         for n in 1...max(1, count) {
             collected.startRequest(n)
-            socket.send(Self.request(for: address, from: endpoint))
+            socket.send(LayerTwoAnnouncer.request(for: address, from: endpoint))
             try await Task.sleep(for: .milliseconds(wait))
         }
         await socket.close()
@@ -200,19 +200,6 @@ struct WhoHas: AsyncParsableCommand {
 
     /// An ARP request from the interface's own address (or an RFC 5227 probe from 0.0.0.0), or a neighbour
     /// solicitation to the solicited-node group with our link-layer address.
-    static func request(for address: IPAddress, from endpoint: LinkEndpoint) -> ByteBuffer {
-        switch address {
-        case .v4(let target):
-            let sender = endpoint.ipv4.first ?? IPv4Address(0)
-            return ARPPacket(operation: .request, senderMAC: endpoint.mac, senderIP: sender, targetMAC: .zero, targetIP: target)
-                .frame(from: endpoint.mac).encoded
-        case .v6(let target):
-            let group = NDP.solicitedNodeMulticast(target)
-            let source = endpoint.linkLocal ?? IPv6Address(0)
-            return NDPPacket(source: source, destination: group, message: .neighborSolicitation(target: target, sourceLinkLayer: endpoint.mac))
-                .frame(from: endpoint.mac).encoded
-        }
-    }
 }
 
 /// Answers seen by `who-has`, stamped against the latest request.
