@@ -137,62 +137,40 @@ bench: deps release
 	@if [ "$$(id -u)" = 0 ]; then .build/release/beacon-bench l2 && .build/release/beacon-bench bgp && .build/release/beacon-bench failover; \
 	 else echo "skipping l2 and bgp benchmarks (need root for network namespaces)"; fi
 
-# libFuzzer on the YAML -> Configuration path. Corpus: Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus.
+# libFuzzer targets: $(call fuzz,PRODUCT,KEPT-CORPUS,MAX-LEN,RSS-MB) builds PRODUCT with the fuzzer and AddressSanitizer
+# (in .build-fuzz) and runs it for $(FUZZ_SECONDS) on a working corpus seeded from the kept one, which `make test`
+# replays.
+define fuzz
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product $(1) \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
+	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+	mkdir -p .build-fuzz/corpus-$(1)
+	.build-fuzz/release/$(1) .build-fuzz/corpus-$(1) $(2) -max_total_time=$(FUZZ_SECONDS) -max_len=$(3) -rss_limit_mb=$(4)
+endef
+
+# YAML -> Configuration.
 fuzz-config: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-config \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus
-	.build-fuzz/release/fuzz-config .build-fuzz/corpus Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096
+	$(call fuzz,fuzz-config,Tests/LoadBalancerConfigTests/Fixtures/fuzz-corpus,65536,4096)
 
-# libFuzzer on the Ethernet/ARP/NDP decoders. Corpus: Tests/LinkLayerTests/Fixtures/fuzz-corpus.
+# The Ethernet/ARP/NDP decoders.
 fuzz-frames: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-frames \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus-frames
-	.build-fuzz/release/fuzz-frames .build-fuzz/corpus-frames Tests/LinkLayerTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=1600 -rss_limit_mb=2048
+	$(call fuzz,fuzz-frames,Tests/LinkLayerTests/Fixtures/fuzz-corpus,1600,2048)
 
-# libFuzzer on the BGP message and UPDATE decoders. Corpus: Tests/BGPProtocolTests/Fixtures/fuzz-corpus.
+# The BGP message and UPDATE decoders.
 fuzz-bgp: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-bgp \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus-bgp
-	.build-fuzz/release/fuzz-bgp .build-fuzz/corpus-bgp Tests/BGPProtocolTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048
+	$(call fuzz,fuzz-bgp,Tests/BGPProtocolTests/Fixtures/fuzz-corpus,8192,2048)
 
-# libFuzzer on the admin listener's request path (NIO's HTTP decoder with Beacon's limits, the request guard, the
-# route table). Corpus: Tests/AdminHTTPTests/Fixtures/fuzz-corpus.
+# The admin listeners' request path (NIO's HTTP decoder with Beacon's limits, the request guard, the route table).
 fuzz-admin: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-admin \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus-admin
-	.build-fuzz/release/fuzz-admin .build-fuzz/corpus-admin Tests/AdminHTTPTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=20000 -rss_limit_mb=2048
+	$(call fuzz,fuzz-admin,Tests/AdminHTTPTests/Fixtures/fuzz-corpus,20000,2048)
 
-# libFuzzer on the JSON reader of API server answers (JSONText, list splitting, decoding into Service, EndpointSlice,
-# Node). Corpus: Tests/KubernetesModelTests/Fixtures/fuzz-corpus.
+# The JSON reader of API server answers (JSONText, list splitting, decoding into Service, EndpointSlice, Node).
 fuzz-json: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-json \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus-json
-	.build-fuzz/release/fuzz-json .build-fuzz/corpus-json Tests/KubernetesModelTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+	$(call fuzz,fuzz-json,Tests/KubernetesModelTests/Fixtures/fuzz-corpus,65536,2048)
 
-# libFuzzer on membership datagrams, unsigned and signed with the fuzzer's key, into a failure detector.
-# Corpus: Tests/MembershipTests/Fixtures/fuzz-corpus.
+# Membership datagrams, unsigned and signed with the fuzzer's key, into a failure detector.
 fuzz-membership: deps
-	$(SWIFT) build -c release --scratch-path .build-fuzz --product fuzz-membership \
-	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING \
-	  -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
-	mkdir -p .build-fuzz/corpus-membership
-	.build-fuzz/release/fuzz-membership .build-fuzz/corpus-membership Tests/MembershipTests/Fixtures/fuzz-corpus \
-	  -max_total_time=$(FUZZ_SECONDS) -max_len=2048 -rss_limit_mb=2048
+	$(call fuzz,fuzz-membership,Tests/MembershipTests/Fixtures/fuzz-corpus,2048,2048)
 
 clean:
 	rm -rf .build .build-fuzz
