@@ -64,6 +64,15 @@ def validate(out, rendered):
         else:
             print(f"ok   kubernetes-validate {KUBE_VERSION} --strict {os.path.relpath(path, ROOT)}")
 
+def field_refs(node):
+    """Every env[].valueFrom.fieldRef in a manifest, wherever it sits."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "fieldRef" and isinstance(v, dict): yield v
+            else: yield from field_refs(v)
+    elif isinstance(node, list):
+        for v in node: yield from field_refs(v)
+
 def containers(objs, kind):
     return [(o, c) for o in objs if o["kind"] == kind for c in o["spec"]["template"]["spec"]["containers"]]
 
@@ -77,6 +86,11 @@ def policies(name, objs):
                 if v.get("subresources", {}).get("status") != {}: fail(f"{name}: {c['metadata']['name']} {v['name']} has no status subresource")
                 if "openAPIV3Schema" not in v.get("schema", {}): fail(f"{name}: {c['metadata']['name']} {v['name']} has no schema")
             if sum(1 for v in c["spec"]["versions"] if v["storage"]) != 1: fail(f"{name}: {c['metadata']['name']} needs one storage version")
+    # The API server fills in fieldRef.apiVersion; a manifest without it conflicts with itself under server-side
+    # apply after a client-side install (the field then has two managers).
+    for o in objs:
+        for ref in field_refs(o):
+            if ref.get("apiVersion") != "v1": fail(f"{name}: {o['kind']} {o['metadata']['name']}: fieldRef {ref} lacks apiVersion: v1")
     for ns in (o for o in objs if o["kind"] == "Namespace"):
         if ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") != "privileged":
             fail(f"{name}: namespace {ns['metadata']['name']} lacks pod-security.kubernetes.io/enforce=privileged")

@@ -19,10 +19,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: POD_NAME
   valueFrom:
     fieldRef:
+      apiVersion: v1
       fieldPath: metadata.name
 - name: POD_NAMESPACE
   valueFrom:
     fieldRef:
+      apiVersion: v1
       fieldPath: metadata.namespace
 {{- end -}}
 
