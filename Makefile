@@ -111,7 +111,8 @@ image-check:
 	  if ldd .build/release/$$p | awk '/=>/{print $$1}' | grep -vE '^(libc|libm)\.so\.6$$'; then \
 	    echo "$$p loads libraries other than glibc (see tools/static-libs.sh)" >&2; exit 1; fi; \
 	  .build/release/$$p --help >/dev/null || exit 1; \
-	  echo "ok   $$p: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
+	  version=$$(.build/release/$$p --version) || exit 1; \
+	  echo "ok   $$p $$version: $$(du -h .build/release/$$p | cut -f1), needs $$(ldd .build/release/$$p | awk '/=>/{print $$1}' | tr '\n' ' ')"; \
 	done
 	@if [ -x .build/release/speaker ]; then .build/release/speaker validate deploy/examples/*.yaml >/dev/null && echo "ok   release speaker validates deploy/examples"; fi
 	@if [ -x .build/release/speaker ]; then \

@@ -31,6 +31,8 @@ let package = Package(
     targets: [
         // Layer 0: addresses, prefixes, ranges, MACs, ASNs, communities. Standard library only.
         .target(name: "NetworkPrimitives"),
+        // Layer 0: the release number every executable reports with --version.
+        .target(name: "BeaconVersion"),
         // Layer 0: per-address metric families kept as numbers and written in Prometheus' text format on scrape.
         .target(name: "MetricsText"),
         // Layer 1: Kubernetes object shapes Beacon reads (metadata, label selectors).
@@ -129,14 +131,14 @@ let package = Package(
         // Layer 4: executables.
         .executableTarget(
             name: "controller",
-            dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesModel", "AdminHTTP", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["BeaconVersion", "ControllerRuntime", "KubernetesClient", "KubernetesModel", "AdminHTTP", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "speaker",
-            dependencies: ["LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
+            dependencies: ["BeaconVersion", "LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
                            "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP", "CMalloc", "CJemalloc",
                            .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
@@ -146,19 +148,19 @@ let package = Package(
         ),
         .executableTarget(
             name: "beacon-lab",
-            dependencies: ["BeaconLab", "Membership", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["BeaconVersion", "BeaconLab", "Membership", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .executableTarget(
             name: "kube-emulator",
-            dependencies: ["KubernetesEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["BeaconVersion", "KubernetesEmulator", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         .executableTarget(
             name: "beacon-bench",
-            dependencies: ["LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
+            dependencies: ["BeaconVersion", "LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
                            "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport", "BeaconLab", "SpeakerRuntime",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),

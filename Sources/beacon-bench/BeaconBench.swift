@@ -1,3 +1,4 @@
+import BeaconVersion
 import ArgumentParser
 import Foundation
 import LoadBalancerConfig
@@ -8,6 +9,7 @@ struct BeaconBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beacon-bench",
         abstract: "Beacon's benchmarks; each prints its figures as JSON lines.",
+        version: BeaconVersion.string,
         subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self, ControllerBench.self, LayerTwoBench.self, BGPBench.self, FailoverBench.self, SpeakerIdleBench.self]
     )
 }

@@ -1,4 +1,5 @@
 // controller: assigns external IPs to Services of type LoadBalancer (see Docs/cli.md).
+import BeaconVersion
 import AdminHTTP
 import ArgumentParser
 import ControllerRuntime
@@ -15,6 +16,7 @@ struct Controller: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
         abstract: "Beacon's controller: assigns addresses from IPAddressPools to Services of type LoadBalancer.",
+        version: BeaconVersion.string,
         subcommands: [Run.self])
 }
 

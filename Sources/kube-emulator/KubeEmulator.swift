@@ -1,4 +1,5 @@
 // kube-emulator: the Kubernetes API server subset Beacon's tests and demo run against (see Docs/cli.md).
+import BeaconVersion
 import ArgumentParser
 import Foundation
 import KubernetesEmulator
@@ -10,7 +11,8 @@ import Synchronization
 struct KubeEmulator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kube-emulator",
-        abstract: "A Kubernetes API server subset (HTTPS, watch, discovery) that kubectl and Beacon talk to.")
+        abstract: "A Kubernetes API server subset (HTTPS, watch, discovery) that kubectl and Beacon talk to.",
+        version: BeaconVersion.string)
 
     @Option(help: "Address to listen on.") var address = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one; the chosen port is printed).") var port = 6443

@@ -1,3 +1,4 @@
+import BeaconVersion
 import ArgumentParser
 import Foundation
 import LoadBalancerConfig
@@ -25,6 +26,7 @@ struct Speaker: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speaker",
         abstract: "Beacon's speaker: announces LoadBalancer IPs over ARP/NDP and BGP, and explains what it does.",
+        version: BeaconVersion.string,
         subcommands: [RunCommand.self, StatusCommand.self, ExplainCommand.self, PeersCommand.self, RoutesCommand.self, MembersCommand.self,
                       PlanCommand.self, Validate.self, Interfaces.self, Decode.self, Announce.self, WhoHas.self, BGPProbe.self]
     )

@@ -157,6 +157,13 @@ struct SpeakerValidateTests {
         #expect(bad.stdout.contains("keepaliveTime is not supported by MetalLB's native BGP mode"))
     }
 
+    @Test("--version prints the release and exits 0")
+    func version() throws {
+        let r = try SpeakerProcess.run(["--version"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "0.1.0\n", "\(r.stdout)")
+    }
+
     @Test("help exits 0")
     func help() throws {
         let r = try SpeakerProcess.run(["validate", "--help"])
