@@ -307,7 +307,40 @@ public struct AddressAllocator: Sendable {
         // PreferDualStack tries both families in every candidate pool first, then its primary family alone.
         if let families = Self.dualAttempt(r.families), let found = firstCandidate(families, r) { return found }
         if let families = Self.singleAttempt(r.families), let found = firstCandidate(families, r) { return found }
-        throw .noAvailableIPs
+        throw .noAvailableIPs(why: whyNoAddress(r))
+    }
+
+    /// What each pool lacks for `r`, for the AllocationFailed event: MetalLB says only "no available IPs", which
+    /// reads the same whether the pools are full, all manual, or scoped to other Services.
+    private func whyNoAddress(_ r: AllocationRequest) -> String {
+        guard !pools.isEmpty else { return "no IPAddressPool is configured" }
+        let needed: Set<IPFamily>
+        switch r.families {
+        case .singleStack(let f), .preferDualStack(primary: let f): needed = [f]
+        case .requireDualStack: needed = [.ipv4, .ipv6]
+        }
+        var full: [String] = [], manual: [String] = [], scoped: [String] = [], family: [String] = []
+        for state in pools {
+            let pool = state.pool
+            if !pool.autoAssign { manual.append(pool.name) }
+            else if !isCompatible(pool, r) { scoped.append(pool.name) }
+            else if !needed.isSubset(of: pool.families) { family.append(pool.name) }
+            else { full.append(pool.name) }
+        }
+        func names(_ list: [String]) -> String {
+            let shown = list.sorted().prefix(5).map { "\"\($0)\"" }.joined(separator: ", ")
+            return list.count > 5 ? shown + " and \(list.count - 5) more" : shown
+        }
+        func poolNames(_ list: [String]) -> String { (list.count == 1 ? "pool " : "pools ") + names(list) }
+        var parts: [String] = []
+        if !full.isEmpty { parts.append("\(poolNames(full)) \(full.count == 1 ? "is" : "are") full") }
+        if !manual.isEmpty { parts.append("\(poolNames(manual)) \(manual.count == 1 ? "has" : "have") autoAssign: false and must be requested (metallb.io/address-pool)") }
+        if !scoped.isEmpty { parts.append("\(poolNames(scoped)) \(scoped.count == 1 ? "does" : "do") not select this Service (serviceAllocation)") }
+        if !family.isEmpty {
+            let fams = needed.map(\.rawValue).sorted().joined(separator: " and ")
+            parts.append("\(poolNames(family)) \(family.count == 1 ? "has" : "have") no \(fams) addresses")
+        }
+        return parts.joined(separator: "; ")
     }
 
     private func firstCandidate(_ families: [IPFamily], _ r: AllocationRequest) -> (Int, AddressPair)? {

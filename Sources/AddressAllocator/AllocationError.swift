@@ -4,8 +4,8 @@ import NetworkPrimitives
 /// Why an allocation was refused. Descriptions use MetalLB's wording where MetalLB has one, so events read
 /// the same after a migration.
 public enum AllocationError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// No pool the Service may use has a free (or shareable) address.
-    case noAvailableIPs
+    /// No pool the Service may use has a free (or shareable) address; `why` says what each pool lacks.
+    case noAvailableIPs(why: String)
     /// The pool named by annotation (or chosen for dual-stack) is exhausted for these families.
     case noAvailableIPsInPool(String, FamilyPolicy)
     case unknownPool(String)
@@ -24,7 +24,7 @@ public enum AllocationError: Error, Hashable, Sendable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .noAvailableIPs: return "no available IPs"
+        case .noAvailableIPs(let why): return why.isEmpty ? "no available IPs" : "no available IPs (\(why))"
         case .noAvailableIPsInPool(let p, let f):
             if case .singleStack = f { return "no available IPs in pool \"\(p)\"" }
             return "no available IPs in pool \"\(p)\" for \(f) IPFamily"

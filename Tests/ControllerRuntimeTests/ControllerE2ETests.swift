@@ -173,7 +173,7 @@ struct ControllerE2ETests {
         #expect(try await eventually { try await ips(client) == ["s1": ["192.0.2.10"], "s2": ["192.0.2.11"], "s3": []] })
         // Events are posted after the status writes: wait for them too.
         func events() async throws -> [Event] { try await client.list(.events, namespace: "default").items }
-        #expect(try await eventually { try await events().contains { $0.reason == "AllocationFailed" && $0.note == "Failed to allocate IP for \"default/s3\": no available IPs" && $0.type == "Warning" } })
+        #expect(try await eventually { try await events().contains { $0.reason == "AllocationFailed" && $0.note == "Failed to allocate IP for \"default/s3\": no available IPs (pool \"a\" is full)" && $0.type == "Warning" } })
         #expect(try await eventually { try await events().contains { $0.reason == "IPAllocated" && $0.note == "Assigned IP [\"192.0.2.10\"]" && $0.regarding?.uid != nil } })
         let s1 = try await client.get(.services, namespace: "default", name: "s1")
         #expect(s1.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "a")

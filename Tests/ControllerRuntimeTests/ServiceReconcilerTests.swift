@@ -106,7 +106,7 @@ struct ServiceReconcilerTests {
         run(&r, &c)
         #expect(c.ips("s1") == ["192.0.2.10"])
         #expect(c.ips("s2") == ["192.0.2.11"])
-        #expect(c.lastEvent("s3") == "AllocationFailed: Failed to allocate IP for \"default/s3\": no available IPs")
+        #expect(c.lastEvent("s3") == "AllocationFailed: Failed to allocate IP for \"default/s3\": no available IPs (pool \"a\" is full)")
         c.services[ServiceKey(namespace: "default", name: "s1")] = nil
         run(&r, &c)
         #expect(c.ips("s3") == ["192.0.2.10"])
@@ -199,7 +199,7 @@ struct ServiceReconcilerTests {
         r.setConfiguration(.empty)
         run(&r, &c)
         #expect(c.ips("s").isEmpty)
-        #expect(c.lastEvent("s") == "AllocationFailed: Failed to allocate IP for \"default/s\": no available IPs")
+        #expect(c.lastEvent("s") == "AllocationFailed: Failed to allocate IP for \"default/s\": no available IPs (no IPAddressPool is configured)")
     }
 
     /// 9: RequireDualStack from a single-stack pool fails; PreferDualStack gains IPv6 once the pool has it.
