@@ -116,7 +116,8 @@ public struct FailureDetector: Sendable {
         for n in cachedWatched {
             guard let m = members[n], m.alive, now - m.lastHeard >= configuration.timeout else { continue }
             members[n]?.alive = false
-            changes.append(.down(n, reason: "no heartbeat for \(now - m.lastHeard)"))
+            let (seconds, attoseconds) = (now - m.lastHeard).components
+            changes.append(.down(n, reason: "no heartbeat for \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"))
         }
         sequence += 1
         behind = behind.filter { members[$0.key] != nil && now - $0.value < configuration.rumourLifetime }

@@ -129,11 +129,25 @@ struct Heal: AsyncParsableCommand {
         // Keep the PID list complete for `down`: the new speaker joins the recorded ones.
         let path = Site.workDirectory + "/pids"
         var lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        // A node whose speaker still runs only gets its link back: a second speaker would leak (and fight the first).
+        let recorded = lines.last { $0.hasSuffix(" \(lab.nodeName(i))") }.flatMap { Int32($0.split(separator: " ")[0]) }
+        if let pid = recorded, Self.isSpeaker(pid) {
+            print("\(node): link up; its speaker (pid \(pid)) is running, so none was started")
+            return
+        }
         let p = try lab.startSpeaker(i)
         lines.removeAll { $0.hasSuffix(" \(lab.nodeName(i))") }
         lines.append("\(p.pid) \(lab.nodeName(i))")
         try? (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         print("\(node): link up, speaker restarted (pid \(p.pid))")
+    }
+}
+
+extension Heal {
+    /// Whether `pid` is a live `speaker` process (not a PID the kernel has since given to something else).
+    static func isSpeaker(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0, let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return cmdline.split(separator: 0).contains { String(decoding: $0, as: UTF8.self).hasSuffix("/speaker") }
     }
 }
 

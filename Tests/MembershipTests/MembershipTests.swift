@@ -146,6 +146,15 @@ struct FailureDetectorTests {
         #expect(missing.isEmpty, "still dead on \(missing)")
     }
 
+    /// A death by silence says how long, in whole milliseconds (not a Duration's "0.150510594 seconds").
+    @Test("a timeout's reason reads in milliseconds")
+    func timeoutReason() {
+        var d = FailureDetector(name: "a", incarnation: 1)
+        _ = d.setMembers(["a", "b"], now: .zero)
+        let changes = d.tick(now: .milliseconds(450)).changes
+        #expect(changes == [.down("b", reason: "no heartbeat for 450 ms")])
+    }
+
     /// A member restarted with a generation below the one the others hold (a clock set back, or a start at 1) has
     /// its first heartbeats refused, is told the generation held, moves above it and is back everywhere within a
     /// few intervals, also on the ring.
