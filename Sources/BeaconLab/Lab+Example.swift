@@ -2,7 +2,8 @@ import Foundation
 
 extension Lab {
     /// The example configuration the demo, the lab tests and the failover benchmark share: pool `lan`
-    /// (192.0.2.200–219 and 2001:db8::200–21f, layer 2) and pool `routed` (203.0.113.0/24, BGP to the router with
+    /// (192.0.2.200–219 and 2001:db8::200–21f, layer 2) and pool `routed` (203.0.113.0/24 without .0 and .255,
+    /// which some clients still treat as network and broadcast addresses: `avoidBuggyIPs`; BGP to the router with
     /// community 64512:100).
     public static let exampleConfiguration = """
         apiVersion: metallb.io/v1beta1
@@ -16,6 +17,7 @@ extension Lab {
         metadata: {name: routed, namespace: metallb-system}
         spec:
           addresses: [203.0.113.0/24]
+          avoidBuggyIPs: true
         ---
         apiVersion: metallb.io/v1beta1
         kind: L2Advertisement

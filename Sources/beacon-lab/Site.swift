@@ -30,7 +30,7 @@ enum Site {
         say("network, API server (kube-emulator at \(lab.apiIPv4):6443) and router (BIRD, AS 64512) are up")
         try await lab.startExample()
         say("controller, 3 speakers (speaker run) and 3 backends started")
-        say("configuration applied with kubectl: pool lan 192.0.2.200-219 (layer 2), pool routed 203.0.113.0/24 (BGP to the router)")
+        say("configuration applied with kubectl: pool lan 192.0.2.200-219 (layer 2), pool routed 203.0.113.0/24 without .0 and .255 (BGP to the router)")
         let l2 = try await lab.exampleServiceAddress("web", pool: "lan", timeout: .seconds(60))
         let bgp = try await lab.exampleServiceAddress("api", pool: "routed", timeout: .seconds(60))
         return (l2, bgp)
