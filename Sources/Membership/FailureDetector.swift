@@ -120,7 +120,7 @@ public struct FailureDetector: Sendable {
             changes.append(.down(n, reason: "no heartbeat for \(seconds * 1000 + attoseconds / 1_000_000_000_000_000) ms"))
         }
         sequence += 1
-        behind = behind.filter { members[$0.key] != nil && now - $0.value < configuration.rumourLifetime }
+        if !behind.isEmpty { behind = behind.filter { members[$0.key] != nil && now - $0.value < configuration.rumourLifetime } }
         // First, so that the datagram's size limit never cuts them.
         var hints = behind.keys.sorted().compactMap { n in
             members[n].map { MembershipMessage.Report(name: n, alive: true, incarnation: $0.incarnation, sequence: 0) }

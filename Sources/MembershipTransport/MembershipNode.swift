@@ -42,14 +42,23 @@ public final class MembershipNode: Sendable {
 
     struct State {
         var detector: FailureDetector
-        var addresses: [String: SocketAddress] = [:]
+        /// Where each member listens, as given, and as this socket sends to it (IPv4-mapped on an IPv6 socket):
+        /// mapped once when either changes, not per heartbeat.
+        var addresses: [String: SocketAddress] = [:] { didSet { remap() } }
+        private(set) var destinations: [String: SocketAddress] = [:]
         var rejected = 0
         /// The socket is open and the last send worked.
         var talking = false
         var socketFailures = 0
         var lastError: String?
         /// The bound socket is IPv6 (IPv4 members are then sent to as ::ffff:a.b.c.d).
-        var mapIPv4 = false
+        var mapIPv4 = false { didSet { if mapIPv4 != oldValue { remap() } } }
+
+        init(detector: FailureDetector) { self.detector = detector }
+
+        private mutating func remap() {
+            destinations = addresses.mapValues { MembershipNode.destination($0, mapIPv4: mapIPv4) }
+        }
     }
 
     public init(configuration: Configuration, key: SymmetricKey, logger: Logger,
@@ -158,7 +167,7 @@ public final class MembershipNode: Sendable {
                     while !Task.isCancelled {
                         let (message, targets, changes, alive) = self.state.withLock { s in
                             let t = s.detector.tick(now: self.now())
-                            let to = t.targets.compactMap { s.addresses[$0] }.map { Self.destination($0, mapIPv4: s.mapIPv4) }
+                            let to = t.targets.compactMap { s.destinations[$0] }
                             return (t.heartbeat, to, t.changes, s.detector.alive)
                         }
                         if !changes.isEmpty { self.onChange(changes, alive) }
@@ -188,7 +197,7 @@ public final class MembershipNode: Sendable {
                     guard await self.stopSignal.wait() else { return }
                     let (message, targets) = self.state.withLock { s in
                         let l = s.detector.leave()
-                        return (l.message, l.targets.compactMap { s.addresses[$0] }.map { Self.destination($0, mapIPv4: s.mapIPv4) })
+                        return (l.message, l.targets.compactMap { s.destinations[$0] })
                     }
                     let bytes = message.encode(key: self.key)
                     for address in targets { try? await outbound.write(AddressedEnvelope(remoteAddress: address, data: bytes)) }
