@@ -119,6 +119,7 @@ public final class ControllerRuntime: Sendable {
         var configStamp: [String?] = []
         var configState: (result: String, error: String)?
         var haveConfig = false
+        let confirmationPass = DelayedPass()
         for await _ in trigger {
             guard services.hasSynced, namespaces.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
             // Configuration: reload when any source changed; an invalid one keeps the last good one in force.
@@ -189,6 +190,9 @@ public final class ControllerRuntime: Sendable {
             if !failures.isEmpty {
                 try await Task.sleep(for: .seconds(1))
                 retry.yield()
+            } else if reconciler.awaitingConfirmation {
+                // A write the watch has not shown yet: look again once the confirmation window has passed.
+                confirmationPass.schedule(after: ServiceReconciler.confirmation + .milliseconds(100), retry)
             }
         }
     }
@@ -325,4 +329,18 @@ public final class ControllerRuntime: Sendable {
     }
 
 
+}
+
+/// At most one pending "run a pass later": however many passes ask, one sleeping task.
+final class DelayedPass: Sendable {
+    private let pending = Mutex(false)
+
+    func schedule(after delay: Duration, _ pass: AsyncStream<Void>.Continuation) {
+        guard pending.withLock({ p in defer { p = true }; return !p }) else { return }
+        Task {
+            try? await Task.sleep(for: delay)
+            self.pending.withLock { $0 = false }
+            pass.yield()
+        }
+    }
 }

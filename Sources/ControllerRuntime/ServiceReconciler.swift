@@ -57,8 +57,13 @@ public struct ServiceReconciler: Sendable {
     /// `--lb-class`: nil serves Services without a class; a value serves exactly that class.
     public let loadBalancerClass: String?
     private var restored = false
-    /// What was last written (or is being written) per Service, so that a pass does not repeat a write in flight.
-    private var written: [ServiceKey: (ips: [String], pool: String?)] = [:]
+    /// What was last written (or is being written) per Service, and when, so that a pass does not repeat a write in
+    /// flight. An entry lives until the API shows what it wrote; one the API has not shown within `confirmation`
+    /// (an answer that said success but changed nothing: a broken proxy, a lost update) is written again.
+    private var written: [ServiceKey: (ips: [String], pool: String?, at: ContinuousClock.Instant)] = [:]
+    /// How long a write may go unconfirmed by the watch before it is repeated.
+    public static let confirmation: Duration = .seconds(10)
+    private var now = ContinuousClock.now
     private var lastEvent: [ServiceKey: ServiceEvent] = [:]
     private var poolStatus: [String: PoolStatus] = [:]
 
@@ -95,8 +100,13 @@ public struct ServiceReconciler: Sendable {
         service.spec.isLoadBalancer && service.spec.loadBalancerClass == loadBalancerClass
     }
 
+    /// Writes sent but not yet seen in the API: the caller runs another pass `confirmation` after this pass if so.
+    public var awaitingConfirmation: Bool { !written.isEmpty }
+
     /// One pass over every Service. Returns the writes that make the API match the allocator's decisions.
-    public mutating func reconcile(_ services: [Service], namespaceLabels: [String: [String: String]]) -> [Action] {
+    public mutating func reconcile(_ services: [Service], namespaceLabels: [String: [String: String]],
+                                   now: ContinuousClock.Instant = .now) -> [Action] {
+        self.now = now
         var actions: [Action] = []
         var live: [ServiceKey: Service] = [:]
         for s in services { live[Self.key(s)] = s }
@@ -186,8 +196,8 @@ public struct ServiceReconciler: Sendable {
             written[key] = nil
             return []
         }
-        if let w = written[key], w.ips == ips, w.pool == pool { return [] }
-        written[key] = (ips, pool)
+        if let w = written[key], w.ips == ips, w.pool == pool, now - w.at < Self.confirmation { return [] }
+        written[key] = (ips, pool, now)
         var actions: [Action] = []
         if observedIPs != ips { actions.append(.setIngress(key, ips: ips)) }
         if observedPool != pool { actions.append(.setPoolAnnotation(key, pool: pool)) }

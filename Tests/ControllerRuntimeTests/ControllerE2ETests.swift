@@ -1,3 +1,4 @@
+import ControllerRuntime
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -412,6 +413,30 @@ struct ControllerE2ETests {
         #expect(controller.process.isRunning)
         controller.stop()
         #expect(controller.process.terminationStatus == 0)
+    }
+
+    /// The API server answers a status patch with a 200 whose body is garbage and applies nothing: the
+    /// controller, which ignores the bodies of its patches, writes again once the watch has not shown the address
+    /// for the confirmation window.
+    @Test("a status patch answered with garbage and not applied is written again")
+    func garbageAnswerToPatch() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.10-192.0.2.20"]))
+        let fault: JSONValue = ["method": "PATCH", "path": "/api/v1/namespaces/default/services/ghost/status", "answer": "garbage", "count": 1]
+        _ = try await client.raw(method: "POST", path: "/emulator/faults", body: JSONText.serialize(fault))
+        try await client.create(.services, namespace: "default", lbService("ghost"))
+        let controller = try site.controller()
+        #expect(await controller.waitFor("assigned addresses"))
+        #expect(try await ips(client)["ghost"] == [], "the first write was not applied")
+        let landed = ContinuousClock.now
+        #expect(try await eventually(25) { try await ips(client)["ghost"]?.count == 1 })
+        #expect(ContinuousClock.now - landed >= ServiceReconciler.confirmation - .seconds(1), "written again only after the window")
+        #expect(controller.process.isRunning)
+        controller.stop()
     }
 
     /// `--log-format json` writes one JSON object per line with level, logger, message and metadata.

@@ -273,4 +273,31 @@ struct ServiceReconcilerTests {
         #expect(c.lastEvent("bad") == "LoadBalancerFailed: metallb.io/loadBalancerIPs: \"not-an-ip\" is not an IP address")
         #expect(c.ips("good") == ["192.0.2.0"])
     }
+
+    /// A write the API answered with success but never applied (a broken proxy, a garbled answer): it is not
+    /// repeated while it may still be in flight, and is written again once the watch has not shown it for the
+    /// confirmation window; a write the API shows is never repeated.
+    @Test("an unconfirmed write is repeated after the confirmation window")
+    func unconfirmedWrite() throws {
+        var r = ServiceReconciler()
+        r.setConfiguration(try config(pool("a", ["192.0.2.0/28"])))
+        var c = FakeCluster()
+        c.add("lost")
+        let t0 = ContinuousClock.now
+        let first = r.reconcile(Array(c.services.values), namespaceLabels: [:], now: t0)
+        #expect(first.contains { if case .setIngress = $0 { true } else { false } })
+        #expect(r.awaitingConfirmation)
+        // The answer said success; the API shows nothing.
+        for dt in [Duration.seconds(1), .seconds(9)] {
+            let again = r.reconcile(Array(c.services.values), namespaceLabels: [:], now: t0 + dt)
+            #expect(!again.contains { if case .setIngress = $0 { true } else { false } }, "repeated after \(dt)")
+        }
+        let late = r.reconcile(Array(c.services.values), namespaceLabels: [:], now: t0 + ServiceReconciler.confirmation + .milliseconds(1))
+        #expect(late.contains { if case .setIngress(_, let ips) = $0 { ips == ["192.0.2.0"] } else { false } })
+        #expect(!late.contains { if case .event = $0 { true } else { false } }, "the event is not repeated")
+        c.apply(late)
+        let settled = r.reconcile(Array(c.services.values), namespaceLabels: [:], now: t0 + .seconds(60))
+        #expect(settled.filter { if case .setPoolStatus = $0 { false } else { true } }.isEmpty)
+        #expect(!r.awaitingConfirmation)
+    }
 }
