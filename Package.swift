@@ -69,7 +69,8 @@ let package = Package(
         .target(
             name: "MembershipTransport",
             dependencies: ["Membership", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
         // Layer 2: one NIO TCP session per BGP peer (MD5, TTL, source address, timers, backoff).
         .target(name: "CBGPSocket"),
@@ -162,6 +163,7 @@ let package = Package(
             name: "beacon-bench",
             dependencies: ["BeaconVersion", "LoadBalancerConfig", "AddressAllocator", "KubernetesClient", "KubernetesEmulator", "ControllerRuntime",
                            "PacketSocket", "LinkLayer", "NetworkPrimitives", "BGPProtocol", "BGPTransport", "BeaconLab", "SpeakerRuntime",
+                           "Membership", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]

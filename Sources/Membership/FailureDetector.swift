@@ -69,6 +69,9 @@ public struct FailureDetector: Sendable {
     /// The members that are alive, this one included.
     public var alive: Set<String> { Set(members.filter { $0.value.alive }.keys).union([name]) }
 
+    /// When `member`'s own datagram last arrived here (nil before the first, or for a stranger).
+    public func lastDirect(of member: String) -> Duration? { members[member]?.lastDirect }
+
     /// The expected members (from the speaker pods or Nodes). New ones start alive, with one timeout of grace;
     /// removed ones are forgotten.
     public mutating func setMembers(_ names: Set<String>, now: Duration) -> [Change] {

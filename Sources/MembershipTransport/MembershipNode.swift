@@ -1,3 +1,4 @@
+import CoreMetrics
 import Crypto
 import Logging
 import Membership
@@ -37,6 +38,9 @@ public final class MembershipNode: Sendable {
     let key: SymmetricKey
     let logger: Logger
     let onChange: @Sendable ([FailureDetector.Change], Set<String>) -> Void
+    /// Time between two accepted heartbeats from the same member, as this node processed them: the delay a stalled
+    /// sender, a lossy link or a busy receiver adds, which is what a timeout must cover.
+    let heartbeatGaps: CoreMetrics.Timer?
     private let state: Mutex<State>
     private let stopSignal = StopSignal()
 
@@ -61,9 +65,10 @@ public final class MembershipNode: Sendable {
         }
     }
 
-    public init(configuration: Configuration, key: SymmetricKey, logger: Logger,
+    public init(configuration: Configuration, key: SymmetricKey, logger: Logger, heartbeatGaps: CoreMetrics.Timer? = nil,
                 onChange: @escaping @Sendable ([FailureDetector.Change], Set<String>) -> Void) {
         self.configuration = configuration
+        self.heartbeatGaps = heartbeatGaps
         self.key = key
         self.logger = logger
         self.onChange = onChange
@@ -186,7 +191,14 @@ public final class MembershipNode: Sendable {
                             }
                             continue
                         }
-                        let (changes, alive) = self.state.withLock { s in (s.detector.received(message, now: self.now()), s.detector.alive) }
+                        let (changes, alive, gap) = self.state.withLock { s in
+                            let before = s.detector.lastDirect(of: message.sender)
+                            let changes = s.detector.received(message, now: self.now())
+                            let after = s.detector.lastDirect(of: message.sender)
+                            let gap = message.kind == .heartbeat && after != before ? before.flatMap { b in after.map { $0 - b } } : nil
+                            return (changes, s.detector.alive, gap)
+                        }
+                        if let gap { self.heartbeatGaps?.recordNanoseconds(gap.components.seconds * 1_000_000_000 + gap.components.attoseconds / 1_000_000_000) }
                         if !changes.isEmpty { self.onChange(changes, alive) }
                     }
                     throw MembershipSocketClosed()

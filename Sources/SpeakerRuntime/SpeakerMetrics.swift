@@ -10,9 +10,11 @@ import Synchronization
 /// `metallb_k8s_client_update_errors_total`, `metallb_k8s_client_config_loaded_bool`,
 /// `metallb_k8s_client_config_stale_bool`. Beacon's own: `beacon_failover_seconds` (a histogram: from the membership
 /// loss of an owner to the first gratuitous frame this node sent for the addresses it took over) and
-/// `beacon_membership_alive_members`, `beacon_process_heap_bytes{state=in_use|free}`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
+/// `beacon_membership_alive_members`, `beacon_membership_heartbeat_gap_seconds` (a histogram: time between two
+/// heartbeats from the same member as processed here), `beacon_process_heap_bytes{state=in_use|free}`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
 public struct SpeakerMetrics: Sendable {
     public static let failoverSeconds = "beacon_failover_seconds"
+    public static let heartbeatGapSeconds = "beacon_membership_heartbeat_gap_seconds"
 
     let client: ClientMetrics
     var updates: Counter { client.updates }
@@ -21,6 +23,8 @@ public struct SpeakerMetrics: Sendable {
     var configStale: Gauge { client.configStale }
     let failover: Timer
     let aliveMembers: Gauge
+    /// Time between two heartbeats from the same member, as this speaker processed them.
+    let heartbeatGap: Timer
     /// malloc's view of the heap: what the speaker holds, and what malloc keeps free (both count in RSS).
     let heapInUse: Gauge
     let heapFree: Gauge
@@ -32,6 +36,7 @@ public struct SpeakerMetrics: Sendable {
         client = ClientMetrics(factory: factory)
         failover = Timer(label: Self.failoverSeconds, factory: factory)
         aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
+        heartbeatGap = Timer(label: Self.heartbeatGapSeconds, factory: factory)
         heapInUse = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "in_use")], factory: factory)
         heapFree = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "free")], factory: factory)
     }

@@ -399,7 +399,7 @@ public final class SpeakerRuntime: Sendable {
         configuration.detector.interval = m.interval
         configuration.detector.timeout = m.timeout
         let key = SymmetricKey(data: SHA256.hash(data: secret))
-        let node = MembershipNode(configuration: configuration, key: key, logger: logger) { [weak self] changes, alive in
+        let node = MembershipNode(configuration: configuration, key: key, logger: logger, heartbeatGaps: metrics.heartbeatGap) { [weak self] changes, alive in
             self?.membershipChanged(changes, alive: alive)
         }
         state.withLock { s in

@@ -86,6 +86,9 @@ struct RunCommand: AsyncParsableCommand {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[SpeakerMetrics.failoverSeconds] =
             [0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2, 5].map { Duration.milliseconds(Int($0 * 1000)) }
+        // Around the heartbeat interval (50 ms by default), finely enough for a p99 that can be held against the timeout.
+        factory.durationHistogramBuckets[SpeakerMetrics.heartbeatGapSeconds] =
+            [10, 20, 30, 40, 45, 50, 55, 60, 70, 80, 100, 125, 150, 200, 300, 500, 1000, 2000, 5000].map { Duration.milliseconds($0) }
         MetricsSystem.bootstrap(factory)
         let logger = Logger(label: "beacon.speaker")
 
