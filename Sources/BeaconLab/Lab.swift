@@ -28,6 +28,9 @@ public final class Lab: Sendable {
         /// Nodes with IPv6 addresses only (and only IPv6 InternalIPs); the API server is reached over IPv6. BGP to the
         /// router, which peers over IPv4, does not come up then.
         public var ipv6Only = false
+        /// The admin ports (metrics and probes: the controller's 7472, the speakers' 7473) on every address, as the
+        /// deployment has them, instead of loopback only.
+        public var adminOnAllAddresses = false
 
         public init(prefix: String, binDirectory: String, workDirectory: String) {
             self.prefix = prefix
@@ -351,17 +354,18 @@ public final class Lab: Sendable {
     // MARK: - Daemons
 
     public func startController() async throws {
-        try spawn("controller", namespace: apiNS, [binary("controller"), "run", "--kubeconfig", kubeconfig, "--admin-addr", "127.0.0.1:7472",
+        try spawn("controller", namespace: apiNS, [binary("controller"), "run", "--kubeconfig", kubeconfig, "--admin-addr", options.adminOnAllAddresses ? ":7472" : "127.0.0.1:7472",
                                                    "--log-level", options.logLevel])
     }
 
-    /// `speaker run` on node `i`, its admin port (metrics, probes) on 127.0.0.1:7473 and its debug listener on
-    /// 127.0.0.1:7474 in its namespace.
+    /// `speaker run` on node `i`, its admin port (metrics, probes) on 127.0.0.1:7473 (or every address) and its
+    /// debug listener on 127.0.0.1:7474 in its namespace.
     @discardableResult
     public func startSpeaker(_ i: Int, extraArguments: [String] = []) throws -> LabProcess {
         // With the DaemonSet's capabilities and no more (drop ALL, add NET_RAW), so the lab proves they suffice.
         try spawn(nodeName(i), namespace: nodeNS(i),
-                  ["setpriv", "--bounding-set", "-all,+net_raw", "--", binary("speaker"), "run", "--kubeconfig", kubeconfig, "--node-name", nodeName(i), "--admin-addr", "127.0.0.1:7473",
+                  ["setpriv", "--bounding-set", "-all,+net_raw", "--", binary("speaker"), "run", "--kubeconfig", kubeconfig, "--node-name", nodeName(i),
+                   "--admin-addr", options.adminOnAllAddresses ? ":7473" : "127.0.0.1:7473",
                    "--debug-addr", "127.0.0.1:7474",
                    "--ml-secret-key-path", membershipKeyPath, "--ml-interval", "\(options.membershipInterval)",
                    "--ml-timeout", "\(options.membershipTimeout)", "--log-level", options.logLevel] + extraArguments)

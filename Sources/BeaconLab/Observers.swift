@@ -53,6 +53,11 @@ public final class Capture: Sendable {
         }
     }
 
+    /// Every ARP frame seen between two times.
+    public func frames(between a: Double, and b: Double) -> [Frame] {
+        frames.withLock { f in f.filter { $0.time >= a && $0.time <= b } }
+    }
+
     /// ARP replies for `ip` seen between two times.
     public func replies(for ip: String, between a: Double, and b: Double) -> [Frame] {
         frames.withLock { f in f.filter { $0.time >= a && $0.time <= b && $0.line.contains("Reply \(ip) is-at") } }
@@ -61,9 +66,10 @@ public final class Capture: Sendable {
     public func stop() { Observers.stop(process) }
 }
 
-/// `ping -D -i 0.01` from the client: the time of every reply.
+/// `ping -D -i 0.01` from the client: the time and sequence number of every reply.
 public final class Pinger: Sendable {
     private let replies = Mutex<[Double]>([])
+    private let sequences = Mutex<Set<Int>>([])
     private let process: Process
 
     public init(lab: Lab, ip: String) throws {
@@ -77,17 +83,29 @@ public final class Pinger: Sendable {
         pipe.fileHandleForReading.readabilityHandler = { [self] h in
             let text = String(decoding: h.availableData, as: UTF8.self)
             // Lines: [1764599000.123456] 64 bytes from 192.0.2.200: icmp_seq=1 ttl=64 time=0.05 ms
-            let times = text.split(separator: "\n").compactMap { line -> Double? in
-                guard line.hasPrefix("["), line.contains("bytes from"), let close = line.firstIndex(of: "]") else { return nil }
-                return Double(line[line.index(after: line.startIndex)..<close])
+            var times: [Double] = [], seqs: [Int] = []
+            for line in text.split(separator: "\n") {
+                guard line.hasPrefix("["), line.contains("bytes from"), let close = line.firstIndex(of: "]"),
+                      let t = Double(line[line.index(after: line.startIndex)..<close]) else { continue }
+                times.append(t)
+                if let r = line.range(of: "icmp_seq="), let n = Int(line[r.upperBound...].prefix(while: \.isNumber)) { seqs.append(n) }
             }
             self.replies.withLock { $0 += times }
+            self.sequences.withLock { $0.formUnion(seqs) }
         }
         try p.run()
         Observers.started(p)
     }
 
     public func firstReply(after t: Double) -> Double? { replies.withLock { $0.first { $0 > t } } }
+
+    /// Echo requests up to the last one answered, and how many of them got no reply.
+    public var loss: (sent: Int, lost: Int) {
+        sequences.withLock { s in
+            guard let last = s.max(), let first = s.min() else { return (0, 0) }
+            return (last - first + 1, last - first + 1 - s.count)
+        }
+    }
 
     public func stop() { Observers.stop(process) }
 }

@@ -175,26 +175,27 @@ struct FailoverBench: AsyncParsableCommand {
         }
         throw LabError("no takeover seen within \(limit) s (gratuitous: \(capture.firstGratuitous(for: ip, fromAnyOf: macs, after: since).map { "\($0 - since)" } ?? "none"), ping: \(pinger.firstReply(after: down).map { "\($0 - since)" } ?? "none"))")
     }
-
-    func waitForSingleOwner(_ lab: Lab, _ ip: String) async throws -> Int {
-        for _ in 0..<100 {
-            let macs = try await lab.arpingMACs(ip, count: 1)
-            if macs.count == 1, let n = try await lab.node(withMAC: macs[0]) { return n }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw LabError("no single owner for \(ip)")
-    }
-
-    func waitForOwner(_ lab: Lab, _ ip: String, _ node: Int) async throws -> Bool {
-        let mac = try await lab.nodeMAC(node)
-        for _ in 0..<100 {
-            if try await lab.arpingMACs(ip, count: 1) == [mac] { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw LabError("node\(node) did not take \(ip) back")
-    }
 }
 
+/// The node that alone answers ARP for `ip` (waits up to 10 s).
+func waitForSingleOwner(_ lab: Lab, _ ip: String) async throws -> Int {
+    for _ in 0..<100 {
+        let macs = try await lab.arpingMACs(ip, count: 1)
+        if macs.count == 1, let n = try await lab.node(withMAC: macs[0]) { return n }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw LabError("no single owner for \(ip)")
+}
+
+/// Waits until `node` alone answers ARP for `ip` (up to 10 s).
+func waitForOwner(_ lab: Lab, _ ip: String, _ node: Int) async throws -> Bool {
+    let mac = try await lab.nodeMAC(node)
+    for _ in 0..<100 {
+        if try await lab.arpingMACs(ip, count: 1) == [mac] { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw LabError("node\(node) did not take \(ip) back")
+}
 
 /// SIGKILL to a process this benchmark started and to its children (keepalived forks its VRRP process).
 func killTree(_ pid: Int32) {
