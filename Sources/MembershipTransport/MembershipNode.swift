@@ -41,7 +41,7 @@ public final class MembershipNode: Sendable {
     /// Time between two accepted heartbeats from the same member, as this node processed them: the delay a stalled
     /// sender, a lossy link or a busy receiver adds, which is what a timeout must cover.
     let heartbeatGaps: CoreMetrics.Timer?
-    private let state: Mutex<State>
+    let state: Mutex<State>
     private let stopSignal = StopSignal()
 
     struct State {
@@ -55,6 +55,8 @@ public final class MembershipNode: Sendable {
         var talking = false
         var socketFailures = 0
         var lastError: String?
+        /// When a refused datagram was last logged.
+        var lastRefusalLog: ContinuousClock.Instant?
         /// The bound socket is IPv6 (IPv4 members are then sent to as ::ffff:a.b.c.d).
         var mapIPv4 = false { didSet { if mapIPv4 != oldValue { remap() } } }
 
@@ -132,19 +134,25 @@ public final class MembershipNode: Sendable {
         }
     }
 
-    private func bind() async throws -> NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>> {
-        func open(_ host: String) async throws -> NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>> {
+    /// Datagrams read per recvmmsg(2): a flood is drained in few system calls, so the heartbeats in it are not
+    /// dropped by a full socket buffer.
+    static let vectorRead = 16
+
+    private func bind() async throws -> Channel {
+        func open(_ host: String) async throws -> Channel {
             var bootstrap = DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(.datagramVectorReadMessageCount, value: Self.vectorRead)
+                .channelOption(.maxMessagesPerRead, value: 8)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.vectorRead * 1536))
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Receiver(node: self)) }
+                }
             if host == "::" {
                 // Both families whatever net.ipv6.bindv6only says.
                 bootstrap = bootstrap.channelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 0)
             }
-            return try await bootstrap.bind(host: host, port: configuration.port) { ch in
-                ch.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: ch)
-                }
-            }
+            return try await bootstrap.bind(host: host, port: configuration.port).get()
         }
         do {
             return try await open(configuration.bindHost)
@@ -160,71 +168,106 @@ public final class MembershipNode: Sendable {
         return mapped
     }
 
+    /// One datagram, handled where it is read (on the event loop, no hop to a task): verified, then given to the
+    /// detector. A refused one costs a failed decode and a counter.
+    func receive(_ data: ByteBuffer, from sender: SocketAddress) {
+        let message: MembershipMessage
+        do { message = try MembershipMessage(decoding: data, key: key) } catch {
+            let now = ContinuousClock.now
+            let (n, report) = state.withLock { s in
+                s.rejected += 1
+                // The first refusal, then at most one line every 10 s with the count: a flood is one line, not many.
+                let report = s.lastRefusalLog.map { now - $0 >= .seconds(10) } ?? true
+                if report { s.lastRefusalLog = now }
+                return (s.rejected, report)
+            }
+            if report {
+                logger.warning("membership datagram refused", metadata: ["from": "\(sender)", "reason": "\(error)", "refused": "\(n)"])
+            }
+            return
+        }
+        let (changes, alive, gap) = state.withLock { s in
+            let before = s.detector.lastDirect(of: message.sender)
+            let changes = s.detector.received(message, now: now())
+            let after = s.detector.lastDirect(of: message.sender)
+            let gap = message.kind == .heartbeat && after != before ? before.flatMap { b in after.map { $0 - b } } : nil
+            return (changes, s.detector.alive, gap)
+        }
+        if let gap { heartbeatGaps?.recordNanoseconds(gap.components.seconds * 1_000_000_000 + gap.components.attoseconds / 1_000_000_000) }
+        if !changes.isEmpty { onChange(changes, alive) }
+    }
+
+    /// The socket's inbound side: every datagram to `receive`; an error closes the channel (and `serve` opens
+    /// another).
+    final class Receiver: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let node: MembershipNode
+        init(node: MembershipNode) { self.node = node }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = unwrapInboundIn(data)
+            node.receive(envelope.data, from: envelope.remoteAddress)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            node.state.withLock { $0.lastError = "\(error)" }
+            context.close(promise: nil)
+        }
+    }
+
     /// One socket's life: returns when stopped (after the leave), throws when the socket fails.
     private func serve() async throws {
         let channel = try await bind()
-        let v6 = channel.channel.localAddress.map { if case .v6 = $0 { true } else { false } } ?? false
+        defer { channel.close(promise: nil) }
+        let v6 = channel.localAddress.map { if case .v6 = $0 { true } else { false } } ?? false
         state.withLock { s in s.mapIPv4 = v6; s.talking = true; s.lastError = nil }
-        logger.info("membership listening", metadata: ["address": "\(channel.channel.localAddress.map { "\($0)" } ?? "?")"])
-        try await channel.executeThenClose { inbound, outbound in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        let (message, targets, changes, alive) = self.state.withLock { s in
-                            let t = s.detector.tick(now: self.now())
-                            let to = t.targets.compactMap { s.destinations[$0] }
-                            return (t.heartbeat, to, t.changes, s.detector.alive)
-                        }
-                        if !changes.isEmpty { self.onChange(changes, alive) }
-                        let bytes = message.encode(key: self.key)
-                        for address in targets { try await outbound.write(AddressedEnvelope(remoteAddress: address, data: bytes)) }
-                        try await Task.sleep(for: self.configuration.detector.interval)
+        logger.info("membership listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        func send(_ bytes: ByteBuffer, to targets: [SocketAddress]) -> EventLoopFuture<Void> {
+            for address in targets.dropLast() { channel.write(AddressedEnvelope(remoteAddress: address, data: bytes), promise: nil) }
+            guard let last = targets.last else { return channel.eventLoop.makeSucceededVoidFuture() }
+            // One flush for the whole round; the last write's result stands for the round (a failed write closes
+            // nothing by itself, so a refused send surfaces here).
+            return channel.writeAndFlush(AddressedEnvelope(remoteAddress: last, data: bytes))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    let (message, targets, changes, alive) = self.state.withLock { s in
+                        let t = s.detector.tick(now: self.now())
+                        let to = t.targets.compactMap { s.destinations[$0] }
+                        return (t.heartbeat, to, t.changes, s.detector.alive)
                     }
+                    if !changes.isEmpty { self.onChange(changes, alive) }
+                    try await send(message.encode(key: self.key), to: targets).get()
+                    try await Task.sleep(for: self.configuration.detector.interval)
                 }
-                group.addTask {
-                    for try await envelope in inbound {
-                        let message: MembershipMessage
-                        do { message = try MembershipMessage(decoding: envelope.data, key: self.key) } catch {
-                            let n = self.state.withLock { s in s.rejected += 1; return s.rejected }
-                            if n == 1 || n % 1000 == 0 {
-                                self.logger.warning("membership datagram refused", metadata: ["from": "\(envelope.remoteAddress)", "reason": "\(error)", "refused": "\(n)"])
-                            }
-                            continue
-                        }
-                        let (changes, alive, gap) = self.state.withLock { s in
-                            let before = s.detector.lastDirect(of: message.sender)
-                            let changes = s.detector.received(message, now: self.now())
-                            let after = s.detector.lastDirect(of: message.sender)
-                            let gap = message.kind == .heartbeat && after != before ? before.flatMap { b in after.map { $0 - b } } : nil
-                            return (changes, s.detector.alive, gap)
-                        }
-                        if let gap { self.heartbeatGaps?.recordNanoseconds(gap.components.seconds * 1_000_000_000 + gap.components.attoseconds / 1_000_000_000) }
-                        if !changes.isEmpty { self.onChange(changes, alive) }
-                    }
-                    throw MembershipSocketClosed()
-                }
-                group.addTask {
-                    // Wait for stop() (say goodbye to everyone); a cancelled wait (a crash, or this socket failing)
-                    // says nothing.
-                    guard await self.stopSignal.wait() else { return }
-                    let (message, targets) = self.state.withLock { s in
-                        let l = s.detector.leave()
-                        return (l.message, l.targets.compactMap { s.destinations[$0] })
-                    }
-                    let bytes = message.encode(key: self.key)
-                    for address in targets { try? await outbound.write(AddressedEnvelope(remoteAddress: address, data: bytes)) }
-                    throw StopSignal.Stopped()
-                }
-                defer { group.cancelAll() }
-                do { try await group.next() } catch is StopSignal.Stopped { return }
             }
+            group.addTask {
+                try await channel.closeFuture.get()
+                throw MembershipSocketClosed(reason: self.state.withLock { $0.lastError })
+            }
+            group.addTask {
+                // Wait for stop() (say goodbye to everyone); a cancelled wait (a crash, or this socket failing)
+                // says nothing.
+                guard await self.stopSignal.wait() else { return }
+                let (message, targets) = self.state.withLock { s in
+                    let l = s.detector.leave()
+                    return (l.message, l.targets.compactMap { s.destinations[$0] })
+                }
+                try? await send(message.encode(key: self.key), to: targets).get()
+                throw StopSignal.Stopped()
+            }
+            // The close also ends the task waiting on closeFuture, which cancellation alone would not.
+            defer { group.cancelAll(); channel.close(promise: nil) }
+            do { try await group.next() } catch is StopSignal.Stopped { return }
         }
     }
 }
 
-/// The socket's receive side ended without an error.
+/// The socket closed under us (after an error on its inbound side, which `reason` gives).
 struct MembershipSocketClosed: Error, CustomStringConvertible {
-    var description: String { "the membership socket was closed" }
+    var reason: String?
+    var description: String { "the membership socket was closed" + (reason.map { ": \($0)" } ?? "") }
 }
 
 /// Set once by `stop()`; `wait()` returns true once it is set, or false if the waiting task is cancelled first
