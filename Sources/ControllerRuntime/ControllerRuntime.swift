@@ -88,8 +88,18 @@ public final class ControllerRuntime: Sendable {
             if let secretName = options.membershipSecretName, !secretName.isEmpty {
                 group.addTask { try await self.ensureMembershipSecret(secretName) }
             }
+            let confirmations = PassRequest()
             group.addTask {
-                try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces, crs: crs)
+                // Once a second (a flag test when nothing waits): a write left unconfirmed is repeated within a
+                // second of the end of its confirmation window.
+                while true {
+                    try await Task.sleep(for: .seconds(1))
+                    if confirmations.take() { pull.yield() }
+                }
+            }
+            group.addTask {
+                try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces, crs: crs,
+                                    confirmations: confirmations)
             }
             try await group.next()
             group.cancelAll()
@@ -114,12 +124,11 @@ public final class ControllerRuntime: Sendable {
     }
 
     private func loop(trigger: AsyncStream<Void>, retry: AsyncStream<Void>.Continuation, services: Informer<Service>,
-                      namespaces: Informer<Namespace>, crs: [Informer<JSONValue>]) async throws {
+                      namespaces: Informer<Namespace>, crs: [Informer<JSONValue>], confirmations: PassRequest) async throws {
         var reconciler = ServiceReconciler(loadBalancerClass: options.loadBalancerClass)
         var configStamp: [String?] = []
         var configState: (result: String, error: String)?
         var haveConfig = false
-        let confirmationPass = DelayedPass()
         for await _ in trigger {
             guard services.hasSynced, namespaces.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
             // Configuration: reload when any source changed; an invalid one keeps the last good one in force.
@@ -191,8 +200,9 @@ public final class ControllerRuntime: Sendable {
                 try await Task.sleep(for: .seconds(1))
                 retry.yield()
             } else if reconciler.awaitingConfirmation {
-                // A write the watch has not shown yet: look again once the confirmation window has passed.
-                confirmationPass.schedule(after: ServiceReconciler.confirmation + .milliseconds(100), retry)
+                // A write the watch has not shown yet: the ticker runs another pass, which repeats it once the
+                // confirmation window has passed.
+                confirmations.request()
             }
         }
     }
@@ -331,16 +341,10 @@ public final class ControllerRuntime: Sendable {
 
 }
 
-/// At most one pending "run a pass later": however many passes ask, one sleeping task.
-final class DelayedPass: Sendable {
+/// "Run another pass later": set by the loop while writes await confirmation, taken by the ticker.
+final class PassRequest: Sendable {
     private let pending = Mutex(false)
-
-    func schedule(after delay: Duration, _ pass: AsyncStream<Void>.Continuation) {
-        guard pending.withLock({ p in defer { p = true }; return !p }) else { return }
-        Task {
-            try? await Task.sleep(for: delay)
-            self.pending.withLock { $0 = false }
-            pass.yield()
-        }
-    }
+    func request() { pending.withLock { $0 = true } }
+    /// Whether a pass was requested since the last call.
+    func take() -> Bool { pending.withLock { p in defer { p = false }; return p } }
 }

@@ -70,7 +70,7 @@ struct AttackBench: AsyncParsableCommand {
         let pinger = try Pinger(lab: lab, ip: ip)
         defer { pinger.stop() }
         let probes = Probes()
-        let probing = Task { await probes.run(lab) }
+        async let probing: Void = probes.run(lab)
         try await Task.sleep(for: .seconds(1))
 
         // 1. Admin HTTP.
@@ -149,7 +149,8 @@ struct AttackBench: AsyncParsableCommand {
 
         // The verdict, after the daemons had time to settle.
         try await Task.sleep(for: .seconds(5))
-        probing.cancel()
+        probes.stop()
+        await probing
         let end = Date().timeIntervalSince1970
         let crashed = zip(daemons, pids).filter { name, pid in !(lab.process(name)?.isRunning ?? false) || lab.process(name)?.pid != pid }.map(\.0)
         let rssAfter = pids.map(rss)
@@ -298,11 +299,14 @@ func mib(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_
 final class Probes: Sendable {
     struct Tally: Sendable { var total = 0, failed = 0, maxMs = 0.0 }
     private let tally = Mutex(Tally())
+    private let stopped = Mutex(false)
+
+    func stop() { stopped.withLock { $0 = true } }
 
     func run(_ lab: Lab) async {
         var targets = lab.nodeIndices.map { (lab.nodeNS($0), "http://\(lab.nodeIPv4($0)):7473/healthz") }
         targets.append((lab.apiNS, "http://\(lab.apiIPv4):7472/healthz"))
-        while !Task.isCancelled {
+        while !stopped.withLock({ $0 }) {
             await withTaskGroup(of: Void.self) { group in
                 for (ns, url) in targets {
                     group.addTask {
