@@ -117,11 +117,10 @@ struct HTTPAttacker: ParsableCommand {
     }
 }
 
-/// A TCP or UDP destination, IPv4 or IPv6.
+/// A TCP or UDP destination, IPv4 or IPv6 (NIO's `SocketAddress` for the parsing and the sockaddr).
 struct SocketTarget {
-    var storage: sockaddr_storage
-    var length: socklen_t
-    var family: Int32
+    var address: SocketAddress
+    var family: Int32 { address.protocol.rawValue }
 
     /// `192.0.2.1:7473` or `[2001:db8::1]:7473`.
     init?(_ text: String) {
@@ -139,31 +138,12 @@ struct SocketTarget {
     }
 
     init?(host: String, port: UInt16) {
-        if host.contains(":") {
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            a.sin6_port = port.bigEndian
-            guard inet_pton(AF_INET6, host, &a.sin6_addr) == 1 else { return nil }
-            var s = sockaddr_storage()
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &s) { $0.copyMemory(from: src) } }
-            storage = s
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
-        } else {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = port.bigEndian
-            guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { return nil }
-            var s = sockaddr_storage()
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &s) { $0.copyMemory(from: src) } }
-            storage = s
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
-        }
+        guard let a = try? SocketAddress(ipAddress: host, port: Int(port)) else { return nil }
+        address = a
     }
 
     func withAddress<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-        withUnsafeBytes(of: storage) { body($0.baseAddress!.assumingMemoryBound(to: sockaddr.self), length) }
+        address.withSockAddr { body($0, socklen_t($1)) }
     }
 
     /// A connected blocking TCP socket with send and receive timeouts, or nil.
