@@ -106,10 +106,15 @@ let package = Package(
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // Layer 3: the configuration both daemons run with: metallb.io objects (or YAML files), last good one in force.
+        .target(
+            name: "ConfigurationWatch",
+            dependencies: ["LoadBalancerConfig", "KubernetesModel", "KubernetesClient", .product(name: "Logging", package: "swift-log")]
+        ),
         // Layer 3: the controller daemon's wiring: informers → allocator → status, events, pool status.
         .target(
             name: "ControllerRuntime",
-            dependencies: ["AddressAllocator", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
+            dependencies: ["AddressAllocator", "ConfigurationWatch", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
@@ -122,7 +127,7 @@ let package = Package(
         // status objects, events, metrics, /debug/state.
         .target(
             name: "SpeakerRuntime",
-            dependencies: ["AnnouncementPolicy", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer", "CMalloc",
+            dependencies: ["AnnouncementPolicy", "ConfigurationWatch", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives", "LinkLayer", "CMalloc",
                            "PacketSocket", "BGPProtocol", "BGPTransport", "Membership", "MembershipTransport", "Netlink", "MetricsText",
                            .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]
@@ -204,7 +209,7 @@ let package = Package(
             dependencies: ["LoadBalancerConfig"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
+        .testTarget(name: "ControllerRuntimeTests", dependencies: ["ControllerRuntime", "ConfigurationWatch", "KubernetesClient", "KubernetesEmulator", "controller", "kube-emulator"]),
         .testTarget(name: "BGPTransportTests", dependencies: ["BGPTransport"]),
         .testTarget(name: "AdminHTTPTests", dependencies: ["AdminHTTP", "fuzz-admin", .product(name: "Prometheus", package: "swift-prometheus"),
                                                          .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],

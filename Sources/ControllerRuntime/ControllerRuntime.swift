@@ -1,4 +1,5 @@
 import AddressAllocator
+import ConfigurationWatch
 import Foundation
 import KubernetesClient
 import KubernetesModel
@@ -61,29 +62,15 @@ public final class ControllerRuntime: Sendable {
     public func run() async throws {
         let services = Informer(client: client, resource: .services, logger: logger)
         let namespaces = Informer(client: client, resource: .namespaces, logger: logger)
-        let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
-            ? Resource<JSONValue>.metallbConfiguration.map { Informer(client: client, resource: $0, namespace: options.namespace, logger: logger) }
-            : []
+        let configuration = ConfigurationSource(client: client, namespace: options.namespace, files: options.configFiles,
+                                                withSecrets: false, logger: logger)
         let (trigger, pull) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await services.run() }
             group.addTask { await namespaces.run() }
-            for informer in crs { group.addTask { await informer.run() } }
-            let signals = [services.changes(), namespaces.changes()] + crs.map { $0.changes() }
-            for signal in signals {
+            group.addTask { await configuration.run { pull.yield() } }
+            for signal in [services.changes(), namespaces.changes()] {
                 group.addTask { for await _ in signal { pull.yield() } }
-            }
-            if !options.configFiles.isEmpty {
-                let files = options.configFiles
-                group.addTask {
-                    // Config files are polled: a change of any file's size or mtime triggers a pass.
-                    var last = ""
-                    while !Task.isCancelled {
-                        let stamp = Self.fileStamp(files)
-                        if stamp != last { last = stamp; pull.yield() }
-                        try await Task.sleep(for: .seconds(1))
-                    }
-                }
             }
             if let secretName = options.membershipSecretName, !secretName.isEmpty {
                 group.addTask { try await self.ensureMembershipSecret(secretName) }
@@ -98,8 +85,8 @@ public final class ControllerRuntime: Sendable {
                 }
             }
             group.addTask {
-                try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces, crs: crs,
-                                    confirmations: confirmations)
+                try await self.loop(trigger: trigger, retry: pull, services: services, namespaces: namespaces,
+                                    configuration: configuration, confirmations: confirmations)
             }
             try await group.next()
             group.cancelAll()
@@ -124,54 +111,13 @@ public final class ControllerRuntime: Sendable {
     }
 
     private func loop(trigger: AsyncStream<Void>, retry: AsyncStream<Void>.Continuation, services: Informer<Service>,
-                      namespaces: Informer<Namespace>, crs: [Informer<JSONValue>], confirmations: PassRequest) async throws {
+                      namespaces: Informer<Namespace>, configuration: ConfigurationSource, confirmations: PassRequest) async throws {
         var reconciler = ServiceReconciler(loadBalancerClass: options.loadBalancerClass)
-        var configStamp: [String?] = []
-        var configState: (result: String, error: String)?
-        var haveConfig = false
         for await _ in trigger {
-            guard services.hasSynced, namespaces.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
-            // Configuration: reload when any source changed; an invalid one keeps the last good one in force.
-            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) : [Self.fileStamp(options.configFiles)]
-            if stamp != configStamp || !haveConfig {
-                configStamp = stamp
-                switch loadConfiguration(crs) {
-                case .success(let loaded):
-                    if !haveConfig || loaded.configuration != reconciler.configuration {
-                        reconciler.setConfiguration(loaded.configuration)
-                        logger.info("configuration loaded", metadata: ["pools": "\(loaded.configuration.pools.count)"])
-                    }
-                    haveConfig = true
-                    status.withLock { $0.configurationStale = false; $0.lastConfigurationError = nil }
-                    metrics.configLoaded.record(1)
-                    metrics.configStale.record(0)
-                    if configState?.result != "Valid" {
-                        configState = ("Valid", "")
-                        await writeConfigurationState(result: "Valid", error: "")
-                    }
-                case .failure(let error):
-                    let summary = error.description
-                    logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
-                    status.withLock { $0.configurationStale = haveConfig; $0.lastConfigurationError = summary }
-                    metrics.configStale.record(1)
-                    if configState?.error != summary {
-                        configState = ("Invalid", summary)
-                        await writeConfigurationState(result: "Invalid", error: summary)
-                    }
-                    if !haveConfig { continue }
-                }
-            }
-            if status.withLock({ $0.passes == 0 }) {
-                reconciler.seedEvents(await previousEvents())
-                var pools: [String: ServiceReconciler.PoolStatus] = [:]
-                for item in crs.first(where: { $0.resource == .ipAddressPools })?.snapshot() ?? [] {
-                    guard let name = item["metadata"]?["name"]?.stringValue, let st = item["status"] else { continue }
-                    func n(_ k: String) -> Int64 { if case .int(let v)? = st[k] { return v }; return -1 }
-                    pools[name] = .init(assignedIPv4: n("assignedIPv4"), assignedIPv6: n("assignedIPv6"),
-                                        availableIPv4: n("availableIPv4"), availableIPv6: n("availableIPv6"))
-                }
-                reconciler.seedPoolStatus(pools)
-            }
+            guard services.hasSynced, namespaces.hasSynced, configuration.hasSynced else { continue }
+            await refreshConfiguration(configuration, into: &reconciler)
+            guard configuration.current != nil else { continue }
+            if status.withLock({ $0.passes == 0 }) { await seed(&reconciler, pools: configuration.snapshot(of: .ipAddressPools)) }
             var labels: [String: [String: String]] = [:]
             for ns in namespaces.snapshot() { labels[ns.metadata.name ?? ""] = ns.metadata.labels ?? [:] }
             let passStart = ContinuousClock.now
@@ -226,30 +172,44 @@ public final class ControllerRuntime: Sendable {
         }
     }
 
-    /// The files' modification times and sizes: a change means the configuration must be read again.
-    static func fileStamp(_ files: [String]) -> String {
-        files.map { f in
-            let a = try? FileManager.default.attributesOfItem(atPath: f)
-            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
-        }.joined(separator: ",")
+    /// Reads the configuration again if it changed; an invalid one keeps the last good one in force.
+    private func refreshConfiguration(_ source: ConfigurationSource, into reconciler: inout ServiceReconciler) async {
+        let outcome = source.refresh()
+        switch outcome {
+        case .unchanged:
+            return
+        case .loaded(let loaded, let changed):
+            if changed {
+                reconciler.setConfiguration(loaded.configuration)
+                logger.info("configuration loaded", metadata: ["pools": "\(loaded.configuration.pools.count)"])
+            }
+            status.withLock { $0.configurationStale = false; $0.lastConfigurationError = nil }
+            metrics.configLoaded.record(1)
+            metrics.configStale.record(0)
+        case .rejected(let error):
+            let summary = error.description
+            logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
+            let stale = source.current != nil
+            status.withLock { $0.configurationStale = stale; $0.lastConfigurationError = summary }
+            metrics.configStale.record(1)
+        }
+        if let verdict = source.verdict(after: outcome) {
+            await writeConfigurationState(result: verdict.result, error: verdict.error)
+        }
     }
 
-    func loadConfiguration(_ crs: [Informer<JSONValue>]) -> Result<LoadedConfiguration, ConfigurationError> {
-        let loader = ConfigurationLoader()
-        var sources: [ConfigSource] = []
-        if options.configFiles.isEmpty {
-            do { return .success(try loader.load(objects: crs.flatMap { $0.snapshot() }, source: "metallb.io objects in \(options.namespace)")) } catch {
-                return .failure(error)
-            }
-        } else {
-            for path in options.configFiles {
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    return .failure(ConfigurationError(errors: [ConfigIssue(.error, object: nil, field: "", "cannot read configuration file \(path)")]))
-                }
-                sources.append(ConfigSource(name: path, text: String(decoding: data, as: UTF8.self)))
-            }
+    /// Before the first pass: the events this controller posted before a restart, and the pools' last status, so
+    /// that neither is written again unchanged.
+    private func seed(_ reconciler: inout ServiceReconciler, pools objects: [JSONValue]) async {
+        reconciler.seedEvents(await previousEvents())
+        var pools: [String: ServiceReconciler.PoolStatus] = [:]
+        for item in objects {
+            guard let name = item["metadata"]?["name"]?.stringValue, let st = item["status"] else { continue }
+            func n(_ k: String) -> Int64 { if case .int(let v)? = st[k] { return v }; return -1 }
+            pools[name] = .init(assignedIPv4: n("assignedIPv4"), assignedIPv6: n("assignedIPv6"),
+                                availableIPv4: n("availableIPv4"), availableIPv6: n("availableIPv6"))
         }
-        do { return .success(try loader.load(sources)) } catch { return .failure(error) }
+        reconciler.seedPoolStatus(pools)
     }
 
     // MARK: - Writes
