@@ -216,7 +216,9 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SpeakerCLITests", dependencies: ["speaker"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DeployTests", dependencies: ["LoadBalancerConfig", "kube-emulator"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel",
+        // Builders and helpers the test targets share.
+        .target(name: "TestSupport", dependencies: ["KubernetesModel", "LoadBalancerConfig", "Netlink"], path: "Tests/TestSupport"),
+        .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel", "TestSupport",
                                                                 "speaker", "controller", "kube-emulator", "beacon-lab",
                                                                 .product(name: "Crypto", package: "swift-crypto")]),
     ],

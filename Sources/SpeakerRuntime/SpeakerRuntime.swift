@@ -2,6 +2,7 @@ import AnnouncementPolicy
 import CoreMetrics
 import Crypto
 import CMalloc
+import ConfigurationWatch
 import Foundation
 import KubernetesClient
 import KubernetesModel
@@ -222,121 +223,37 @@ public final class SpeakerRuntime: Sendable {
 
     // MARK: - Run
 
+    /// The cluster state a pass reads: the informers' caches and the configuration in force.
+    struct Inputs: Sendable {
+        let services: Informer<Service>
+        let slices: Informer<EndpointSlice>
+        let nodes: Informer<Node>
+        let configuration: ConfigurationSource
+        var hasSynced: Bool { services.hasSynced && slices.hasSynced && nodes.hasSynced && configuration.hasSynced }
+    }
+
     public func run() async throws {
-        let services = Informer(client: client, resource: .services, logger: logger, store: CacheProjection.service)
-        let slices = Informer(client: client, resource: .endpointSlices, logger: logger, store: CacheProjection.endpointSlice)
-        let nodes = Informer(client: client, resource: .nodes, logger: logger)
-        let secrets = Informer(client: client, resource: .secrets, namespace: options.namespace, logger: logger)
-        let crs: [Informer<JSONValue>] = options.configFiles.isEmpty
-            ? Resource<JSONValue>.metallbConfiguration.map { Informer(client: client, resource: $0, namespace: options.namespace, logger: logger) }
-            : []
+        let inputs = Inputs(
+            services: Informer(client: client, resource: .services, logger: logger, store: CacheProjection.service),
+            slices: Informer(client: client, resource: .endpointSlices, logger: logger, store: CacheProjection.endpointSlice),
+            nodes: Informer(client: client, resource: .nodes, logger: logger),
+            configuration: ConfigurationSource(client: client, namespace: options.namespace, files: options.configFiles,
+                                               withSecrets: true, logger: logger))
         let membership = await makeMembership()
         try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask { await services.run(); return false }
-            group.addTask { await slices.run(); return false }
-            group.addTask { await nodes.run(); return false }
-            group.addTask { await secrets.run(); return false }
-            for informer in crs { group.addTask { await informer.run(); return false } }
-            let signals = [services.changes(), slices.changes(), nodes.changes(), secrets.changes()] + crs.map { $0.changes() }
-            for signal in signals {
-                group.addTask { for await _ in signal { self.pull.yield() }; return false }
-            }
-            if let membership {
-                group.addTask {
-                    do { try await membership.run() } catch {
-                        self.logger.error("membership stopped", metadata: ["error": "\(error)"])
-                    }
-                    return false
-                }
-            }
+            for watch in watches(inputs) { group.addTask { await watch(); return false } }
+            if let membership { group.addTask { await self.runMembership(membership); return false } }
             group.addTask { try await self.reporter.run(); return false }
-            group.addTask {
-                // Conflicts that just began: ask who has the address once a handover would be over (ConflictTracker).
-                for await probe in self.conflicts.probes {
-                    try? await Task.sleep(until: probe.at)
-                    if Task.isCancelled { break }
-                    await self.announcer.probe(probe.ip)
-                }
-                return false
-            }
-            group.addTask {
-                // glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when
-                // more was freed since the last look: malloc_trim walks every free chunk and re-advises pages it has
-                // already returned, which with a large fragmented heap cost a second of CPU per call.
-                var lastFree = 0, lastInUse = 0
-                var settled = (inUse: 0, free: 0)
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(10))
-                    var (inUse, free) = self.recordHeap()
-                    defer { lastInUse = inUse }
-                    // jemalloc: a burst leaves long-lived records scattered over slabs its temporaries emptied; move
-                    // them (a few passes, each raising the average the next compares with), then return the empty
-                    // slabs. Once the burst is over (the heap held still for 10 s), and only if the heap changed since
-                    // the last time, so an idle speaker does no work.
-                    let quiet = abs(inUse - lastInUse) < 1 << 20
-                    if beacon_malloc_is_jemalloc() != 0, quiet, free > 4 << 20, abs(inUse - settled.inUse) + abs(free - settled.free) > 1 << 20 {
-                        var moved = 0
-                        for _ in 0..<3 {
-                            let n = services.defragment(Self.shouldMove) + slices.defragment(Self.shouldMove) + self.reporter.defragment(Self.shouldMove)
-                            moved += n
-                            if n == 0 { break }
-                        }
-                        if moved > 0 {
-                            _ = beacon_malloc_trim()
-                            let before = free
-                            (inUse, free) = self.recordHeap()
-                            self.logger.info("moved cached records out of sparse heap slabs", metadata: [
-                                "records": "\(moved)", "free.mb.before": "\(before >> 20)", "free.mb.after": "\(free >> 20)"])
-                        }
-                        settled = (inUse, free)
-                    }
-                    if free > lastFree + (4 << 20) { _ = beacon_malloc_trim() }
-                    lastFree = free
-                }
-                return false
-            }
-            group.addTask {
-                await withDiscardingTaskGroup { sessionGroup in
-                    for await session in self.sessions.starts { sessionGroup.addTask { await session.run() } }
-                }
-                return false
-            }
-            group.addTask {
-                do {
-                    try await InterfaceMonitor.watch { interfaces in
-                        self.state.withLock { $0.interfaces = interfaces }
-                        self.pull.yield()
-                    }
-                } catch is CancellationError {
-                } catch {
-                    self.logger.warning("cannot watch interfaces; reading them once", metadata: ["error": "\(error)"])
-                    let once = (try? NetlinkReader.interfaces()) ?? []
-                    self.state.withLock { $0.interfaces = once }
-                    self.pull.yield()
-                }
-                return false
-            }
-            if !options.configFiles.isEmpty {
-                let files = options.configFiles
-                group.addTask {
-                    var last = ""
-                    while !Task.isCancelled {
-                        let stamp = Self.fileStamp(files)
-                        if stamp != last { last = stamp; self.pull.yield() }
-                        try await Task.sleep(for: .seconds(1))
-                    }
-                    return false
-                }
-            }
+            group.addTask { await self.probeConflicts(); return false }
+            group.addTask { try await self.manageHeap(inputs); return false }
+            group.addTask { await self.runSessions(); return false }
+            group.addTask { await self.watchInterfaces(); return false }
             group.addTask {
                 guard await self.stopSignal.wait() else { return false }
                 await self.stopInOrder(membership: membership)
                 return true
             }
-            group.addTask {
-                try await self.loop(services: services, slices: slices, nodes: nodes, secrets: secrets, crs: crs)
-                return true
-            }
+            group.addTask { try await self.loop(inputs); return true }
             // Runs until the ordered stop is done (or the pass loop ends, or a child throws); other children that
             // finish early (membership after its leave, a watch that gave up) do not end the runtime.
             while let finished = try await group.next() {
@@ -346,6 +263,86 @@ public final class SpeakerRuntime: Sendable {
         }
     }
 
+    /// The informers and the configuration source, each with the forwarding of its changes into a pass.
+    private func watches(_ inputs: Inputs) -> [@Sendable () async -> Void] {
+        let signals = [inputs.services.changes(), inputs.slices.changes(), inputs.nodes.changes()]
+        return [{ await inputs.services.run() }, { await inputs.slices.run() }, { await inputs.nodes.run() },
+                { await inputs.configuration.run { self.pull.yield() } }]
+            + signals.map { signal in { for await _ in signal { self.pull.yield() } } }
+    }
+
+    private func runMembership(_ membership: MembershipNode) async {
+        do { try await membership.run() } catch {
+            logger.error("membership stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Conflicts that just began: ask who has the address once a handover would be over (ConflictTracker).
+    private func probeConflicts() async {
+        for await probe in conflicts.probes {
+            try? await Task.sleep(until: probe.at)
+            if Task.isCancelled { break }
+            await announcer.probe(probe.ip)
+        }
+    }
+
+    private func runSessions() async {
+        await withDiscardingTaskGroup { group in
+            for await session in sessions.starts { group.addTask { await session.run() } }
+        }
+    }
+
+    private func watchInterfaces() async {
+        do {
+            try await InterfaceMonitor.watch { interfaces in
+                self.state.withLock { $0.interfaces = interfaces }
+                self.pull.yield()
+            }
+        } catch is CancellationError {
+        } catch {
+            logger.warning("cannot watch interfaces; reading them once", metadata: ["error": "\(error)"])
+            let once = (try? NetlinkReader.interfaces()) ?? []
+            state.withLock { $0.interfaces = once }
+            pull.yield()
+        }
+    }
+
+    /// glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when more was freed
+    /// since the last look: malloc_trim walks every free chunk and re-advises pages it has already returned, which
+    /// with a large fragmented heap cost a second of CPU per call.
+    private func manageHeap(_ inputs: Inputs) async throws {
+        var lastFree = 0, lastInUse = 0
+        var settled = (inUse: 0, free: 0)
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(10))
+            var (inUse, free) = recordHeap()
+            defer { lastInUse = inUse }
+            // jemalloc: a burst leaves long-lived records scattered over slabs its temporaries emptied; move them (a
+            // few passes, each raising the average the next compares with), then return the empty slabs. Once the
+            // burst is over (the heap held still for 10 s), and only if the heap changed since the last time, so an
+            // idle speaker does no work.
+            let quiet = abs(inUse - lastInUse) < 1 << 20
+            if beacon_malloc_is_jemalloc() != 0, quiet, free > 4 << 20, abs(inUse - settled.inUse) + abs(free - settled.free) > 1 << 20 {
+                var moved = 0
+                for _ in 0..<3 {
+                    let n = inputs.services.defragment(Self.shouldMove) + inputs.slices.defragment(Self.shouldMove)
+                        + reporter.defragment(Self.shouldMove)
+                    moved += n
+                    if n == 0 { break }
+                }
+                if moved > 0 {
+                    _ = beacon_malloc_trim()
+                    let before = free
+                    (inUse, free) = recordHeap()
+                    logger.info("moved cached records out of sparse heap slabs", metadata: [
+                        "records": "\(moved)", "free.mb.before": "\(before >> 20)", "free.mb.after": "\(free >> 20)"])
+                }
+                settled = (inUse, free)
+            }
+            if free > lastFree + (4 << 20) { _ = beacon_malloc_trim() }
+            lastFree = free
+        }
+    }
     /// Leave first (the next owner takes over while this node still answers), then stop answering, then Cease.
     private func stopInOrder(membership: MembershipNode?) async {
         let begin = ContinuousClock.now
@@ -440,164 +437,111 @@ public final class SpeakerRuntime: Sendable {
 
     // MARK: - The pass
 
-    private func loop(services: Informer<Service>, slices: Informer<EndpointSlice>, nodes: Informer<Node>, secrets: Informer<Secret>,
-                      crs: [Informer<JSONValue>]) async throws {
-        var configuration: Configuration?
-        var configStamp: [String?] = []
-        var configState: (result: String, error: String)?
-        /// The last pass's statuses: the (Service, protocol) pairs this node announced, for `nodeAssigned` events on
-        /// change (the reporter holds the same storage).
-        // The previous pass's wanted state: its arrays are the ones the reporter and `/debug/state` hold, not copies.
-        var assigned = StatusReporter.Desired()
-        var failedNotes: [String: String] = [:]
+    /// Level-triggered passes: each reads the caches, decides (`SpeakerPass`), does the network work, then reports.
+    private func loop(_ inputs: Inputs) async throws {
+        var memory = SpeakerPass.Memory()
         for await _ in trigger {
-            guard services.hasSynced, slices.hasSynced, nodes.hasSynced, secrets.hasSynced, crs.allSatisfy(\.hasSynced) else { continue }
-            guard let interfaces = state.withLock({ $0.interfaces }) else { continue }
-
-            // Configuration: all or nothing; the last good one stays in force.
-            let stamp = options.configFiles.isEmpty ? crs.map(\.resourceVersion) + [secrets.resourceVersion] : [Self.fileStamp(options.configFiles)]
-            if stamp != configStamp || configuration == nil {
-                configStamp = stamp
-                switch loadConfiguration(crs: crs, secrets: secrets) {
-                case .success(let loaded):
-                    if loaded.configuration != configuration { logger.info("configuration loaded", metadata: ["pools": "\(loaded.configuration.pools.count)", "peers": "\(loaded.configuration.peers.count)"]) }
-                    configuration = loaded.configuration
-                    metrics.configLoaded.record(1)
-                    metrics.configStale.record(0)
-                    state.withLock { s in
-                        s.debug.configuration = .init(loaded: true, stale: false, error: nil, pools: loaded.configuration.pools.count,
-                                                      peers: loaded.configuration.peers.count)
-                    }
-                    if configState?.result != "Valid" { configState = ("Valid", ""); writeConfigurationState("Valid", "") }
-                case .failure(let error):
-                    let summary = error.description
-                    logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
-                    metrics.configStale.record(1)
-                    state.withLock { s in s.debug.configuration.stale = true; s.debug.configuration.error = summary }
-                    if configState?.error != summary { configState = ("Invalid", summary); writeConfigurationState("Invalid", summary) }
-                }
-            }
-            guard let configuration else { continue }
-
-            // Membership follows the Nodes (hostNetwork speakers listen on the node's address).
-            let nodeList = nodes.snapshot()
-            var members: [String: SocketAddress] = [:]
-            for n in nodeList {
-                guard let name = n.metadata.name else { continue }
-                let ips = n.addresses("InternalIP")
-                guard let ip = ips.first(where: { !$0.contains(":") }) ?? ips.first,
-                      let address = try? SocketAddress(ipAddress: ip, port: options.membership.port) else { continue }
-                members[name] = address
-            }
-            let membership = state.withLock { s -> MembershipNode? in
-                guard s.memberAddresses != members else { return nil }
-                s.memberAddresses = members
-                return s.membership
-            }
-            membership?.setMembers(members)
-            let live = state.withLock { $0.membership?.alive }
-
-            // Plan.
-            var snapshot = ClusterSnapshot(configuration: configuration, services: services.snapshot().filter(handles),
-                                           endpointSlices: slices.snapshot(), nodes: nodeList, liveMembers: live)
-            snapshot.ignoreExcludeLabel = options.ignoreExcludeLabel
-            let plan = AnnouncementPolicy.plan(snapshot, node: options.nodeName)
-
+            guard inputs.hasSynced, let interfaces = state.withLock({ $0.interfaces }) else { continue }
+            refreshConfiguration(inputs.configuration)
+            guard let configuration = inputs.configuration.current else { continue }
+            let nodes = inputs.nodes.snapshot()
+            let input = SpeakerPass.Input(node: options.nodeName, configuration: configuration,
+                                          services: inputs.services.snapshot().filter(handles), endpointSlices: inputs.slices.snapshot(),
+                                          nodes: nodes, interfaces: interfaces, liveMembers: follow(nodes),
+                                          interfaceExcludes: options.interfaceExcludes, ignoreExcludeLabel: options.ignoreExcludeLabel)
+            let network = SpeakerPass.network(input)
             // Layer 2 first: it is what a failover waits for.
-            let (announcements, failures) = layer2Announcements(plan, interfaces: interfaces)
-            let report = await announcer.update(announcements)
-            conflicts.withdraw(report.removed.map(\.ip))
-            let heal = state.withLock { s in defer { s.healBurst = [] }; return s.healBurst }
-            if !heal.isEmpty {
-                let n = await announcer.reannounce(heal)
-                if n > 0 { logger.info("a member came back: announced again the addresses that were in conflict", metadata: ["addresses": "\(n)"]) }
-            }
-            if !report.added.isEmpty, let loss = state.withLock({ s -> ContinuousClock.Instant? in defer { s.lastLoss = nil }; return s.lastLoss }),
-               ContinuousClock.now - loss < .seconds(10) {
-                let took = ContinuousClock.now - loss
-                let (sec, atto) = took.components
-                metrics.failover.recordNanoseconds(sec * 1_000_000_000 + atto / 1_000_000_000)
-                state.withLock { s in s.debug.failover.takeovers += 1; s.debug.failover.lastSeconds = PeerSessions.seconds(took) }
-                logger.info("took over after a member was lost", metadata: ["addresses": "\(report.added.count)", "seconds": "\(PeerSessions.seconds(took))"])
-            }
+            let sent = await announce(network.layer2)
+            sessions.reconcile(peers: network.peers, routes: network.routes, routerID: network.routerID)
+            let report = SpeakerPass.report(input, network, sendFailures: sent.failed, previous: memory)
+            memory = report.memory
+            publish(report, input: input, inputs: inputs)
+        }
+    }
 
-            // BGP.
-            let me = nodeList.first { $0.metadata.name == options.nodeName }
-            let peers = configuration.peers(forNodeLabels: me?.metadata.labels ?? [:])
-            let routerID = me.flatMap { $0.addresses("InternalIP").lazy.compactMap { try? IPv4Address($0) }.first }
-            sessions.reconcile(peers: peers, routes: plan.desired.bgp, routerID: routerID)
-
-            // Status, events, metrics, /debug/state.
-            var failuresByService = failures
-            for (a, why) in report.failed {
-                if let owner = plan.services.values.first(where: { $0.addresses.contains(a.ip) }) {
-                    failuresByService[owner.service.description, default: ""] += "\(a): \(why); "
-                }
-            }
-            let uids = Dictionary(snapshot.services.map { ("\($0.metadata.namespace ?? "")/\($0.metadata.name ?? "")", $0.metadata.uid) },
-                                  uniquingKeysWith: { a, _ in a })
-            var desired = StatusReporter.Desired()
-            var notes: [StatusReporter.EventNote] = []
-            var bgpAnnounced: [Announced] = []
-            var layer2Entries: [Layer2Entry] = []
-            // Most addresses share one interface list: keep one copy of each list, not one per address.
-            var lists: [[String]: [String]] = [:]
-            func shared(_ list: [String]) -> [String] {
-                if let have = lists[list] { return have }
-                lists[list] = list
-                return list
-            }
-            let byIP = Dictionary(grouping: announcements, by: \.ip)
-            for p in plan.services.values.sorted(by: { $0.service < $1.service }) {
-                let key = p.service
-                if p.layer2.contains(where: { $0.decision.announces }) {
-                    if p.addresses.contains(where: { byIP[$0]?.isEmpty == false }) {
-                        for ip in p.addresses {
-                            layer2Entries.append(.init(ip: ip, service: p.service, interfaces: shared((byIP[ip] ?? []).map(\.interface.name).sorted())))
-                        }
-                    }
-                }
-                if case .announce(let routes)? = p.bgp {
-                    let peerNames = shared(Set(routes.flatMap(\.peers)).filter { name in peers.contains { $0.name == name } }.sorted())
-                    if !peerNames.isEmpty {
-                        desired.bgp[key] = peerNames
-                        for ip in p.addresses { bgpAnnounced.append(.init(service: p.service, ip: ip)) }
-                    }
-                }
-            }
-            // Kept until the next pass: to its size, not the room for up to twice as many that appending left.
-            if layer2Entries.capacity > layer2Entries.count + layer2Entries.count / 8 {
-                layer2Entries = layer2Entries.withUnsafeBufferPointer { Array($0) }
-            }
-            desired.layer2Entries = layer2Entries
-            let before = Set(assigned.layer2Entries.map(\.service))
-            let newlyAssigned = Set(layer2Entries.map(\.service)).subtracting(before).map { ($0, "layer2") }
-                + desired.bgp.keys.filter { assigned.bgp[$0] == nil }.map { ($0, "bgp") }
-            for (key, proto) in newlyAssigned.sorted(by: { ($0.0.namespace, $0.0.name, $0.1) < ($1.0.namespace, $1.0.name, $1.1) }) {
-                notes.append(.init(namespace: key.namespace, name: key.name, uid: uids[key.description] ?? nil,
-                                   reason: "nodeAssigned",
-                                   message: "announcing from node \"\(options.nodeName)\" with protocol \"\(proto)\"", warning: false))
-            }
-            assigned = desired
-            for (key, message) in failuresByService.sorted(by: { $0.key < $1.key }) where failedNotes[key] != message {
-                let ns = String(key.split(separator: "/")[0]), name = String(key.split(separator: "/").dropFirst().joined(separator: "/"))
-                notes.append(.init(namespace: ns, name: name, uid: uids[key] ?? nil, reason: "announceFailed", message: message, warning: true))
-                logger.warning("cannot announce", metadata: ["service": "\(key)", "reason": "\(message)"])
-            }
-            failedNotes = failuresByService
-            reporter.set(desired, events: notes)
-            metrics.setAnnounced(layer2: layer2Entries, bgp: bgpAnnounced, node: options.nodeName)
-
-            let interfaceReport = InterfaceEligibility.evaluate(interfaces, excludes: options.interfaceExcludes).map { i, d in
-                DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
-            }
+    /// Reads the configuration again if it changed: all or nothing, the last good one stays in force.
+    private func refreshConfiguration(_ source: ConfigurationSource) {
+        let outcome = source.refresh()
+        switch outcome {
+        case .unchanged:
+            return
+        case .loaded(let loaded, let changed):
+            let c = loaded.configuration
+            if changed { logger.info("configuration loaded", metadata: ["pools": "\(c.pools.count)", "peers": "\(c.peers.count)"]) }
+            metrics.configLoaded.record(1)
+            metrics.configStale.record(0)
             state.withLock { s in
-                s.explainInputs = ExplainInputs(services: services, slices: slices, nodes: nodeList, configuration: configuration, live: live)
-                s.layer2 = layer2Entries
-                s.debug.interfaces = interfaceReport
-                s.debug.passes += 1
-                s.ready = true
+                s.debug.configuration = .init(loaded: true, stale: false, error: nil, pools: c.pools.count, peers: c.peers.count)
             }
+        case .rejected(let error):
+            let summary = error.description
+            logger.error("configuration rejected; the last good configuration stays in force", metadata: ["error": "\(summary)"])
+            metrics.configStale.record(1)
+            state.withLock { s in s.debug.configuration.stale = true; s.debug.configuration.error = summary }
+        }
+        if options.configFiles.isEmpty, let verdict = source.verdict(after: outcome) {
+            reporter.setConfigurationState(name: "speaker-\(options.nodeName)", result: verdict.result, error: verdict.error)
+        }
+    }
+
+    /// Membership follows the Nodes (hostNetwork speakers listen on the node's address). Returns the live members,
+    /// nil when membership is off.
+    private func follow(_ nodes: [Node]) -> Set<String>? {
+        var members: [String: SocketAddress] = [:]
+        for n in nodes {
+            guard let name = n.metadata.name else { continue }
+            let ips = n.addresses("InternalIP")
+            guard let ip = ips.first(where: { !$0.contains(":") }) ?? ips.first,
+                  let address = try? SocketAddress(ipAddress: ip, port: options.membership.port) else { continue }
+            members[name] = address
+        }
+        let membership = state.withLock { s -> MembershipNode? in
+            guard s.memberAddresses != members else { return nil }
+            s.memberAddresses = members
+            return s.membership
+        }
+        membership?.setMembers(members)
+        return state.withLock { $0.membership?.alive }
+    }
+
+    /// Hands the layer 2 set to the announcer; then announces again what a healed split left in doubt, and times a
+    /// takeover that follows a lost member.
+    private func announce(_ layer2: Set<LayerTwoAnnouncer.Announcement>) async -> LayerTwoAnnouncer.UpdateReport {
+        let report = await announcer.update(layer2)
+        conflicts.withdraw(report.removed.map(\.ip))
+        let heal = state.withLock { s in defer { s.healBurst = [] }; return s.healBurst }
+        if !heal.isEmpty {
+            let n = await announcer.reannounce(heal)
+            if n > 0 { logger.info("a member came back: announced again the addresses that were in conflict", metadata: ["addresses": "\(n)"]) }
+        }
+        if !report.added.isEmpty, let loss = state.withLock({ s -> ContinuousClock.Instant? in defer { s.lastLoss = nil }; return s.lastLoss }),
+           ContinuousClock.now - loss < .seconds(10) {
+            let took = ContinuousClock.now - loss
+            let (sec, atto) = took.components
+            metrics.failover.recordNanoseconds(sec * 1_000_000_000 + atto / 1_000_000_000)
+            state.withLock { s in s.debug.failover.takeovers += 1; s.debug.failover.lastSeconds = PeerSessions.seconds(took) }
+            logger.info("took over after a member was lost", metadata: ["addresses": "\(report.added.count)", "seconds": "\(PeerSessions.seconds(took))"])
+        }
+        return report
+    }
+
+    /// Status objects, events, metrics, logs and `/debug/state`, after the network work.
+    private func publish(_ report: SpeakerPass.Report, input: SpeakerPass.Input, inputs: Inputs) {
+        for (key, message) in report.newFailures.sorted(by: { $0.key < $1.key }) {
+            logger.warning("cannot announce", metadata: ["service": "\(key)", "reason": "\(message)"])
+        }
+        reporter.set(report.status, events: report.events)
+        metrics.setAnnounced(layer2: report.status.layer2Entries, bgp: report.bgpAnnounced, node: options.nodeName)
+        let interfaceReport = InterfaceEligibility.evaluate(input.interfaces, excludes: options.interfaceExcludes).map { i, d in
+            DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
+        }
+        state.withLock { s in
+            s.explainInputs = ExplainInputs(services: inputs.services, slices: inputs.slices, nodes: input.nodes,
+                                            configuration: input.configuration, live: input.liveMembers)
+            s.layer2 = report.status.layer2Entries
+            s.debug.interfaces = interfaceReport
+            s.debug.passes += 1
+            s.ready = true
         }
     }
 
@@ -616,79 +560,6 @@ public final class SpeakerRuntime: Sendable {
 
     /// MetalLB's loadBalancerClass rule: unset handles Services without a class; set handles exactly that class.
     private func handles(_ s: Service) -> Bool { s.spec.loadBalancerClass == options.loadBalancerClass }
-
-    /// Each owned address on the interfaces it may be announced on: the advertisement's list, or every eligible one;
-    /// IPv4 needs an interface with an IPv4 address, IPv6 one with a link-local address. Services left with no
-    /// interface are returned with the reason (an `announceFailed` event).
-    func layer2Announcements(_ plan: Plan, interfaces: [NetworkInterface]) -> (Set<LayerTwoAnnouncer.Announcement>, [String: String]) {
-        var result = Set<LayerTwoAnnouncer.Announcement>()
-        result.reserveCapacity(plan.desired.layer2.count)
-        var failures: [String: String] = [:]
-        var cache: [Set<String>: [SharedEndpoint]] = [:]
-        let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service.description) } }, uniquingKeysWith: { a, _ in a })
-        for (ip, listed) in plan.desired.layer2 {
-            let endpoints: [SharedEndpoint]
-            if let have = cache[listed] {
-                endpoints = have
-            } else {
-                endpoints = InterfaceEligibility.evaluate(interfaces, listed: listed.sorted(), excludes: options.interfaceExcludes)
-                    .filter(\.decision.isEligible).compactMap { LinkEndpoint($0.interface).map(SharedEndpoint.init) }
-                cache[listed] = endpoints
-            }
-            var any = false
-            for e in endpoints {
-                switch ip {
-                case .v4: guard !e.endpoint.ipv4.isEmpty else { continue }
-                case .v6: guard e.endpoint.linkLocal != nil else { continue }
-                }
-                result.insert(.init(ip: ip, interface: e))
-                any = true
-            }
-            if !any {
-                let missing = listed.isEmpty ? "no eligible interface" : "none of the interfaces \(listed.sorted().joined(separator: ", ")) is usable here"
-                failures[serviceOf[ip] ?? "\(ip)", default: ""] += "\(ip): \(missing) (see `speaker status`); "
-            }
-        }
-        return (result, failures)
-    }
-
-    private func writeConfigurationState(_ result: String, _ error: String) {
-        guard options.configFiles.isEmpty else { return }
-        reporter.setConfigurationState(name: "speaker-\(options.nodeName)", result: result, error: error)
-    }
-
-    func loadConfiguration(crs: [Informer<JSONValue>], secrets: Informer<Secret>) -> Result<LoadedConfiguration, ConfigurationError> {
-        let loader = ConfigurationLoader()
-        if options.configFiles.isEmpty {
-            var objects = crs.flatMap { $0.snapshot() }
-            // Secrets go in so BGPPeer passwordSecret references resolve (and a missing one is an error).
-            for s in secrets.snapshot() {
-                var data: [String: JSONValue] = [:]
-                for (k, v) in s.data ?? [:] { data[k] = .string(v) }
-                objects.append(["apiVersion": "v1", "kind": "Secret", "type": .string(s.type ?? "Opaque"),
-                                "metadata": ["name": .string(s.metadata.name ?? ""), "namespace": .string(s.metadata.namespace ?? "")],
-                                "data": .object(data)])
-            }
-            do { return .success(try loader.load(objects: objects, source: "metallb.io objects in \(options.namespace)")) } catch {
-                return .failure(error)
-            }
-        }
-        var sources: [ConfigSource] = []
-        for path in options.configFiles {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                return .failure(ConfigurationError(errors: [ConfigIssue(.error, object: nil, field: "", "cannot read configuration file \(path)")]))
-            }
-            sources.append(ConfigSource(name: path, text: String(decoding: data, as: UTF8.self)))
-        }
-        do { return .success(try loader.load(sources)) } catch { return .failure(error) }
-    }
-
-    static func fileStamp(_ files: [String]) -> String {
-        files.map { f in
-            let a = try? FileManager.default.attributesOfItem(atPath: f)
-            return "\(a?[.modificationDate] ?? "-")/\(a?[.size] ?? "-")"
-        }.joined(separator: ",")
-    }
 }
 
 /// The announcer's conflict frames, called on the event loop for each: a `ConflictTracker` under a lock decides

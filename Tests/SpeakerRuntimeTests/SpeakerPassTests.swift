@@ -1,0 +1,194 @@
+import KubernetesModel
+import LoadBalancerConfig
+import Netlink
+import NetworkPrimitives
+@testable import PacketSocket
+import TestSupport
+import Testing
+@testable import SpeakerRuntime
+
+/// The speaker's decisions without root or a network: `SpeakerPass` from cluster state, interfaces and live members
+/// to the layer 2 set, routes per peer, status objects, events and failures.
+@Suite("Speaker pass: decisions without I/O")
+struct SpeakerPassTests {
+    static let nodes = [Fixture.node("node-a", internalIP: "198.51.100.11"), Fixture.node("node-b", internalIP: "198.51.100.12"),
+                        Fixture.node("node-c", internalIP: "198.51.100.13")]
+    /// eth0 carries both families; eth1 has no IPv4 address; docker0 is excluded by default; eth2 is down.
+    static let interfaces = [
+        Fixture.interface("eth0", index: 2, addresses: ["198.51.100.11/24", "fe80::1/64"]),
+        Fixture.interface("eth1", index: 3, addresses: ["fe80::2/64"]),
+        Fixture.interface("docker0", index: 4, addresses: ["203.0.113.1/24", "fe80::3/64"]),
+        Fixture.interface("eth2", index: 5, addresses: ["198.51.100.99/24", "fe80::4/64"], up: false),
+    ]
+    // SHA-256 of "node#ip" ranks the candidates (see the election tests): 192.0.2.100 → node-b first, then node-a.
+    static let web = Fixture.service("web", ip: "192.0.2.100", uid: "uid-web")
+
+    static func input(_ yaml: String = Fixture.layer2Pool, node: String = "node-b", services: [Service] = [web],
+                      slices: [EndpointSlice] = [Fixture.endpoints("web", on: ["node-a"])], live: Set<String>? = nil,
+                      interfaces: [NetworkInterface] = interfaces) throws -> SpeakerPass.Input {
+        SpeakerPass.Input(node: node, configuration: try Fixture.configuration(yaml), services: services, endpointSlices: slices,
+                          nodes: nodes, interfaces: interfaces, liveMembers: live)
+    }
+
+    /// (address, interface) pairs of the layer 2 set, sorted.
+    static func announced(_ n: SpeakerPass.Network) -> [String] {
+        n.layer2.map { "\($0.ip) \($0.interface.name)" }.sorted()
+    }
+
+    struct Layer2Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var node = "node-b"
+        var ip = "192.0.2.100"
+        var local = false
+        var endpointsOn = ["node-a"]
+        var live: Set<String>?
+        var advertisement = "spec: {ipAddressPools: [pool]}"
+        /// Expected layer 2 set, and the Service's failure (nil: none).
+        var announced: [String]
+        var failure: String? = nil
+        var testDescription: String { name }
+    }
+
+    static let layer2Cases: [Layer2Case] = [
+        Layer2Case(name: "the owner announces IPv4 on the eligible interface with an IPv4 address", announced: ["192.0.2.100 eth0"]),
+        Layer2Case(name: "a node that is not the owner announces nothing", node: "node-a", announced: []),
+        Layer2Case(name: "IPv6 goes out on every eligible interface with a link-local address", node: "node-c", ip: "2001:db8::100",
+                   announced: ["2001:db8::100 eth0", "2001:db8::100 eth1"]),
+        Layer2Case(name: "the owner lost: the next in rank takes over", node: "node-a", live: ["node-a", "node-c"],
+                   announced: ["192.0.2.100 eth0"]),
+        Layer2Case(name: "the owner not in the live set does not announce", live: ["node-a", "node-c"], announced: []),
+        Layer2Case(name: "externalTrafficPolicy Local: only a node with a ready endpoint", local: true, endpointsOn: ["node-c"],
+                   announced: []),
+        Layer2Case(name: "externalTrafficPolicy Local: the node with the endpoint announces", node: "node-c", local: true,
+                   endpointsOn: ["node-c"], announced: ["192.0.2.100 eth0"]),
+        Layer2Case(name: "an advertisement's node selector leaves this node out",
+                   advertisement: "spec: {ipAddressPools: [pool], nodeSelectors: [{matchLabels: {rack: r1}}]}", announced: []),
+        Layer2Case(name: "interfaces listed: only those, even an excluded one",
+                   advertisement: "spec: {ipAddressPools: [pool], interfaces: [docker0]}", announced: ["192.0.2.100 docker0"]),
+        Layer2Case(name: "an IPv4 address on an interface list without IPv4 fails with the reason",
+                   advertisement: "spec: {ipAddressPools: [pool], interfaces: [eth1]}", announced: [],
+                   failure: "192.0.2.100: none of the interfaces eth1 is usable here (see `speaker status`); "),
+        Layer2Case(name: "a listed interface that does not exist fails with the reason",
+                   advertisement: "spec: {ipAddressPools: [pool], interfaces: [bond0, eth2]}", announced: [],
+                   failure: "192.0.2.100: none of the interfaces bond0, eth2 is usable here (see `speaker status`); "),
+    ]
+
+    @Test("layer 2: who announces, on which interfaces, and why not", arguments: layer2Cases)
+    func layer2(_ c: Layer2Case) throws {
+        let yaml = Fixture.layer2Pool.replacingOccurrences(of: "spec: {ipAddressPools: [pool]}", with: c.advertisement)
+        let web = Fixture.service("web", ip: c.ip, local: c.local, uid: "uid-web")
+        let input = try Self.input(yaml, node: c.node, services: [web], slices: [Fixture.endpoints("web", on: c.endpointsOn)], live: c.live)
+        let network = SpeakerPass.network(input)
+        #expect(Self.announced(network) == c.announced)
+        let report = SpeakerPass.report(input, network, sendFailures: [:], previous: .init())
+        let key = ServiceKey(namespace: "default", name: "web")
+        #expect(report.failures[key] == c.failure)
+        #expect(report.status.layer2Entries.map(\.ip.description) == (c.announced.isEmpty ? [] : [c.ip]))
+        let reasons = report.events.map(\.reason)
+        #expect(reasons == (c.announced.isEmpty ? [] : ["nodeAssigned"]) + (c.failure == nil ? [] : ["announceFailed"]))
+    }
+
+    @Test("events come on change only: assigned once, failure once, again when the reason changes")
+    func eventsOnChange() throws {
+        let input = try Self.input()
+        let network = SpeakerPass.network(input)
+        let first = SpeakerPass.report(input, network, sendFailures: [:], previous: .init())
+        #expect(first.events.map(\.reason) == ["nodeAssigned"])
+        #expect(first.events.first?.message == "announcing from node \"node-b\" with protocol \"layer2\"")
+        #expect(first.events.first?.uid == "uid-web")
+        let second = SpeakerPass.report(input, network, sendFailures: [:], previous: first.memory)
+        #expect(second.events.isEmpty)
+
+        // The socket of eth0 would not open: announceFailed with the reason, once.
+        let a = try #require(network.layer2.first)
+        let failed = SpeakerPass.report(input, network, sendFailures: [a: "socket: Operation not permitted"], previous: second.memory)
+        #expect(failed.events.map(\.reason) == ["announceFailed"])
+        #expect(failed.events.first?.warning == true)
+        #expect(failed.newFailures.values.first == "192.0.2.100 on eth0: socket: Operation not permitted; ")
+        let same = SpeakerPass.report(input, network, sendFailures: [a: "socket: Operation not permitted"], previous: failed.memory)
+        #expect(same.events.isEmpty && same.newFailures.isEmpty && same.failures.count == 1)
+
+        // Released, then owned again: a new nodeAssigned.
+        let other = try Self.input(live: ["node-a"])
+        let released = SpeakerPass.report(other, SpeakerPass.network(other), sendFailures: [:], previous: same.memory)
+        #expect(released.events.isEmpty && released.status.layer2Entries.isEmpty)
+        let back = SpeakerPass.report(input, network, sendFailures: [:], previous: released.memory)
+        #expect(back.events.map(\.reason) == ["nodeAssigned"])
+    }
+
+    static let bgp = """
+        apiVersion: metallb.io/v1beta1
+        kind: IPAddressPool
+        metadata: {name: routed, namespace: metallb-system}
+        spec: {addresses: [203.0.113.0/24]}
+        ---
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {name: tor, namespace: metallb-system}
+        spec: {myASN: 64513, peerASN: 64512, peerAddress: 198.51.100.1}
+        ---
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {name: rack1, namespace: metallb-system}
+        spec: {myASN: 64513, peerASN: 64514, peerAddress: 198.51.100.2, nodeSelectors: [{matchLabels: {rack: r1}}]}
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {name: routed, namespace: metallb-system}
+        spec: {ipAddressPools: [routed], localPref: 150, communities: ["64512:100"]}
+
+        """
+
+    @Test("BGP: every eligible node routes to the peers its labels select, with the advertisement's attributes")
+    func bgpRoutes() throws {
+        let svc = Fixture.service("web", ip: "203.0.113.10", uid: "uid-web")
+        let input = try Self.input(Self.bgp, node: "node-a", services: [svc], live: ["node-a", "node-b", "node-c"])
+        let network = SpeakerPass.network(input)
+        #expect(network.layer2.isEmpty)
+        #expect(network.peers.map(\.name) == ["tor"])
+        #expect(network.routerID == (try IPv4Address("198.51.100.11")))
+        let prefix = try IPPrefix("203.0.113.10/32")
+        let attributes = try #require(network.routes["tor"]?[prefix])
+        #expect(attributes.localPreference == 150)
+        #expect(attributes.communities.map(\.description) == ["64512:100"])
+        let report = SpeakerPass.report(input, network, sendFailures: [:], previous: .init())
+        #expect(report.status.bgp[ServiceKey(namespace: "default", name: "web")] == ["tor"])
+        #expect(report.bgpAnnounced.map(\.ip.description) == ["203.0.113.10"])
+        #expect(report.events.map(\.message) == ["announcing from node \"node-a\" with protocol \"bgp\""])
+    }
+
+    @Test("BGP: a Local Service is routed only from nodes with an endpoint; a node with no peer reports no BGP status")
+    func bgpLocalAndNoPeer() throws {
+        let svc = Fixture.service("web", ip: "203.0.113.10", local: true)
+        let without = try Self.input(Self.bgp, node: "node-b", services: [svc], slices: [Fixture.endpoints("web", on: ["node-a"])])
+        let routes = SpeakerPass.network(without).routes
+        #expect(routes.values.allSatisfy { $0.isEmpty })
+        let with = try Self.input(Self.bgp, node: "node-a", services: [svc], slices: [Fixture.endpoints("web", on: ["node-a"])])
+        #expect(SpeakerPass.network(with).routes["tor"]?.keys.map(\.description) == ["203.0.113.10/32"])
+
+        // Only the rack1 peer would take this route, and this node is not in rack 1: routes, but no status.
+        let rackOnly = Self.bgp.replacingOccurrences(of: "localPref: 150, communities: [\"64512:100\"]", with: "peers: [rack1]")
+        let input = try Self.input(rackOnly, node: "node-a", services: [Fixture.service("web", ip: "203.0.113.10")])
+        let network = SpeakerPass.network(input)
+        let report = SpeakerPass.report(input, network, sendFailures: [:], previous: .init())
+        #expect(report.status.bgp.isEmpty && report.bgpAnnounced.isEmpty && report.events.isEmpty)
+    }
+
+    @Test("an address outside every pool is a problem of the plan, announced by no one")
+    func outsidePools() throws {
+        let input = try Self.input(services: [Fixture.service("web", ip: "198.51.100.200")])
+        let network = SpeakerPass.network(input)
+        #expect(network.layer2.isEmpty)
+        #expect(network.plan.services.values.first?.problem == "no configured pool contains 198.51.100.200")
+    }
+
+    @Test("the addresses on one interface share one endpoint object")
+    func sharedEndpoint() throws {
+        let services = (1...50).map { Fixture.service("s\($0)", ip: "192.0.2.\($0)") }
+        let input = try Self.input(services: services, slices: (1...50).map { Fixture.endpoints("s\($0)", on: ["node-a"]) })
+        let network = SpeakerPass.network(input)
+        let endpoints = Set(network.layer2.map { ObjectIdentifier($0.sharedEndpoint) })
+        #expect(!network.layer2.isEmpty)
+        #expect(endpoints.count == 1)
+    }
+}
