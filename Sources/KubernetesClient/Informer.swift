@@ -53,16 +53,6 @@ public protocol CachedObject<Object>: AnyObject, Sendable {
     /// The object as the cache's readers see it. `key` is the cache's key for it (its namespace and name), so a
     /// record need not keep them a second time.
     func object(_ key: ObjectKey) -> Object
-    /// Whether the record should be rebuilt to move it out of sparse allocator slabs: `shouldMove` answers for one
-    /// heap address. The default asks about the record itself; a record that owns other allocations (an array
-    /// buffer) asks about those too.
-    func shouldMove(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Bool
-}
-
-extension CachedObject {
-    public func shouldMove(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Bool {
-        shouldMove(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque()))
-    }
 }
 
 /// The whole object, on the heap: the table then holds a reference, not the struct (a hash table keeps up to twice
@@ -79,12 +69,10 @@ public final class WholeObject<Object: APIObject>: CachedObject {
 public struct Projection<Object: APIObject>: Sendable {
     let make: @Sendable (Object) -> any AnyObject & Sendable
     let read: @Sendable (any AnyObject & Sendable, ObjectKey) -> Object
-    let shouldMove: @Sendable (any AnyObject & Sendable, (UnsafeRawPointer) -> Bool) -> Bool
 
     public init<Record: CachedObject>(_ make: @escaping @Sendable (Object) -> Record) where Record.Object == Object {
         self.make = make
         read = { record, key in unsafeDowncast(record, to: Record.self).object(key) }
-        shouldMove = { record, hint in unsafeDowncast(record, to: Record.self).shouldMove(hint) }
     }
 
     /// Each object kept as it came.
@@ -164,23 +152,6 @@ public final class Informer<Object: APIObject>: Sendable {
     public func object(_ key: ObjectKey) -> Object? { state.withLock { $0.cache[key].map { projection.read($0, key) } } }
 
     public var count: Int { state.withLock { $0.cache.count } }
-
-    /// Rebuilds, in place, each record for which `shouldMove` is true of its address (or of one of its allocations:
-    /// `CachedObject.shouldMove`), and returns how many it rebuilt. Readers see the same objects and no event is
-    /// delivered. With jemalloc and `beacon_malloc_should_move`, this empties the slabs that a burst of changes left
-    /// holding a few records each.
-    @discardableResult
-    public func defragment(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Int {
-        state.withLock { s in
-            // Keys first: assigning while iterating would copy the whole table.
-            let keys = s.cache.compactMap { key, record in projection.shouldMove(record, shouldMove) ? key : nil }
-            for key in keys {
-                guard let record = s.cache[key] else { continue }
-                s.cache[key] = projection.make(projection.read(record, key))
-            }
-            return keys.count
-        }
-    }
 
     /// True once the first list has been loaded into the cache.
     public var hasSynced: Bool { state.withLock { $0.synced } }

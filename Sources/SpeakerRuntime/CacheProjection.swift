@@ -11,7 +11,7 @@ enum CacheProjection {
 
     static let endpointSlice = Projection<EndpointSlice> { EndpointSliceRecord($0) }
 
-    /// 107 bytes a Service (a 112-byte allocation): the namespace and name come from the cache key, `spec.type`
+    /// About 110 bytes a Service: the namespace and name come from the cache key, `spec.type`
     /// and `externalTrafficPolicy` are a byte each when Kubernetes knows the value, the usual single ingress address
     /// sits inline, and what most Services leave unset waits in one optional box.
     final class ServiceRecord: CachedObject {
@@ -20,8 +20,7 @@ enum CacheProjection {
         let pool: String?
         let labels: [String: String]?
         let rare: Rare?
-        /// Before the uid: an `IPAddress` is 16-byte aligned, and in this order the record is 107 bytes, not 114 (the
-        /// difference between jemalloc's 112- and 128-byte classes).
+        /// Before the uid: an `IPAddress` is 16-byte aligned, so this order leaves no padding between them.
         let ingress: CompactIngress?
         let uid: CompactUID?
         let type: Known
@@ -252,14 +251,6 @@ enum CacheProjection {
             service = e.serviceName
             addressType = AddressType(e.addressType)
             endpoints = Endpoints(e.endpoints.map { CompactEndpoint(nodeName: $0.nodeName, conditions: $0.conditions) })
-        }
-
-        /// The record, and its endpoint array if it has one, each sit in a slab of their own size class.
-        func shouldMove(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Bool {
-            if shouldMove(UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())) { return true }
-            // An empty array is a shared static, not a heap allocation: never ask about it.
-            guard case .many(let list) = endpoints, !list.isEmpty else { return false }
-            return list.withUnsafeBufferPointer { $0.baseAddress.map { shouldMove(UnsafeRawPointer($0)) } ?? false }
         }
 
         func object(_ key: ObjectKey) -> EndpointSlice {

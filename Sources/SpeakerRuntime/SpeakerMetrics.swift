@@ -11,7 +11,7 @@ import Synchronization
 /// `metallb_k8s_client_config_stale_bool`. Beacon's own: `beacon_failover_seconds` (a histogram: from the membership
 /// loss of an owner to the first gratuitous frame this node sent for the addresses it took over) and
 /// `beacon_membership_alive_members`, `beacon_membership_heartbeat_gap_seconds` (a histogram: time between two
-/// heartbeats from the same member as processed here), `beacon_process_heap_bytes{state=in_use|free}`. The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
+/// heartbeats from the same member as processed here). The layer 2 and BGP adapters add theirs (`metallb_layer2_*`, `metallb_bgp_*`).
 public struct SpeakerMetrics: Sendable {
     public static let failoverSeconds = "beacon_failover_seconds"
     public static let heartbeatGapSeconds = "beacon_membership_heartbeat_gap_seconds"
@@ -25,9 +25,6 @@ public struct SpeakerMetrics: Sendable {
     let aliveMembers: Gauge
     /// Time between two heartbeats from the same member, as this speaker processed them.
     let heartbeatGap: Timer
-    /// malloc's view of the heap: what the speaker holds, and what malloc keeps free (both count in RSS).
-    let heapInUse: Gauge
-    let heapFree: Gauge
     private let announced = AnnouncedGauges()
     /// The families written at each scrape rather than kept as swift-metrics objects (per-address ones).
     public var scraped: [any ScrapedFamilies] { [announced] }
@@ -37,8 +34,6 @@ public struct SpeakerMetrics: Sendable {
         failover = Timer(label: Self.failoverSeconds, factory: factory)
         aliveMembers = Gauge(label: "beacon_membership_alive_members", factory: factory)
         heartbeatGap = Timer(label: Self.heartbeatGapSeconds, factory: factory)
-        heapInUse = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "in_use")], factory: factory)
-        heapFree = Gauge(label: "beacon_process_heap_bytes", dimensions: [("state", "free")], factory: factory)
     }
 
     /// Sets the announced gauges to exactly these: the layer 2 list is the one `/debug/state` shows (shared, not

@@ -1,7 +1,6 @@
 import AnnouncementPolicy
 import CoreMetrics
 import Crypto
-import CMalloc
 import ConfigurationWatch
 import Foundation
 import KubernetesClient
@@ -245,7 +244,6 @@ public final class SpeakerRuntime: Sendable {
             if let membership { group.addTask { await self.runMembership(membership); return false } }
             group.addTask { try await self.reporter.run(); return false }
             group.addTask { await self.probeConflicts(); return false }
-            group.addTask { try await self.manageHeap(inputs); return false }
             group.addTask { await self.runSessions(); return false }
             group.addTask { await self.watchInterfaces(); return false }
             group.addTask {
@@ -307,42 +305,6 @@ public final class SpeakerRuntime: Sendable {
         }
     }
 
-    /// glibc keeps what a burst freed (10,000 Services arriving) in its arenas; give it back. Only when more was freed
-    /// since the last look: malloc_trim walks every free chunk and re-advises pages it has already returned, which
-    /// with a large fragmented heap cost a second of CPU per call.
-    private func manageHeap(_ inputs: Inputs) async throws {
-        var lastFree = 0, lastInUse = 0
-        var settled = (inUse: 0, free: 0)
-        while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(10))
-            var (inUse, free) = recordHeap()
-            defer { lastInUse = inUse }
-            // jemalloc: a burst leaves long-lived records scattered over slabs its temporaries emptied; move them (a
-            // few passes, each raising the average the next compares with), then return the empty slabs. Once the
-            // burst is over (the heap held still for 10 s), and only if the heap changed since the last time, so an
-            // idle speaker does no work.
-            let quiet = abs(inUse - lastInUse) < 1 << 20
-            if beacon_malloc_is_jemalloc() != 0, quiet, free > 4 << 20, abs(inUse - settled.inUse) + abs(free - settled.free) > 1 << 20 {
-                var moved = 0
-                for _ in 0..<3 {
-                    let n = inputs.services.defragment(Self.shouldMove) + inputs.slices.defragment(Self.shouldMove)
-                        + reporter.defragment(Self.shouldMove)
-                    moved += n
-                    if n == 0 { break }
-                }
-                if moved > 0 {
-                    _ = beacon_malloc_trim()
-                    let before = free
-                    (inUse, free) = recordHeap()
-                    logger.info("moved cached records out of sparse heap slabs", metadata: [
-                        "records": "\(moved)", "free.mb.before": "\(before >> 20)", "free.mb.after": "\(free >> 20)"])
-                }
-                settled = (inUse, free)
-            }
-            if free > lastFree + (4 << 20) { _ = beacon_malloc_trim() }
-            lastFree = free
-        }
-    }
     /// Leave first (the next owner takes over while this node still answers), then stop answering, then Cease.
     private func stopInOrder(membership: MembershipNode?) async {
         let begin = ContinuousClock.now
@@ -357,17 +319,6 @@ public final class SpeakerRuntime: Sendable {
         try? await Task.sleep(for: .milliseconds(100))
         logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
     }
-
-    /// Records malloc's in-use and free bytes, and returns them.
-    private func recordHeap() -> (inUse: Int, free: Int) {
-        var inUse = 0, free = 0, mapped = 0
-        beacon_malloc_stats(&inUse, &free, &mapped)
-        metrics.heapInUse.record(inUse)
-        metrics.heapFree.record(free)
-        return (inUse, free)
-    }
-
-    @Sendable private static func shouldMove(_ p: UnsafeRawPointer) -> Bool { beacon_malloc_should_move(p) != 0 }
 
     private func makeMembership() async -> MembershipNode? {
         let m = options.membership

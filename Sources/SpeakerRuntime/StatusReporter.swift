@@ -110,8 +110,6 @@ final class StatusReporter: Sendable {
         return prefix + String(decoding: digits, as: UTF8.self)
     }
 
-    /// Rebuilds the cached stamps that sit in sparse allocator slabs (`Informer.defragment`); returns how many.
-    func defragment(_ shouldMove: (UnsafeRawPointer) -> Bool) -> Int { l2.defragment(shouldMove) + bgp.defragment(shouldMove) }
 
     func run() async throws {
         let l2 = self.l2, bgp = self.bgp

@@ -30,7 +30,12 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         // File-backed memory counts the binary's pages the kernel maps around each page the speaker touches (64 KB
         // of fault-around), but only pages already in the page cache: a binary just written (linked, copied,
         // unpacked) maps about 2 MB more than one read on demand. Runs compare alike only from the same state.
-        if !warm { dropFromPageCache(URL(fileURLWithPath: lab.binary("speaker")).resolvingSymlinksInPath().path) }
+        let binary = URL(fileURLWithPath: lab.binary("speaker")).resolvingSymlinksInPath().path
+        if !warm { dropFromPageCache(binary) }
+        // The code the binary carries (binutils' `size`), beside what of it is resident below.
+        let sizes = try await Shell.run(["size", "-A", binary], check: false).output
+        let text = sizes.split(separator: "\n").first { $0.hasPrefix(".text ") }?.split(separator: " ", omittingEmptySubsequences: true)
+            .dropFirst().first.flatMap { Double($0) }.map { String(format: "%.2f", $0 / 1_048_576) } ?? "null"
         let speaker = try lab.startSpeaker(1)
         try await Task.sleep(for: .seconds(1))
         let baseline = rss(speaker.pid)
@@ -64,8 +69,8 @@ struct SpeakerIdleBench: AsyncParsableCommand {
         while announced < services {
             guard ContinuousClock.now - start < .seconds(600) else { throw LabError("only \(announced) of \(services) announced after 600 s") }
             try await Task.sleep(for: .seconds(1))
-            // The state `speaker status` shows, without the CLI's 5 s deadline: under valgrind (tools/gen-speaker-order.sh)
-            // building it for 1,000 Services takes longer, and requests abandoned by the CLI would pile up.
+            // The state `speaker status` shows, without the CLI's 5 s deadline (on a slow machine, building it for
+            // 10,000 Services can take longer, and requests abandoned by the CLI would pile up).
             let status = try await Shell.inNamespace(lab.nodeNS(1), ["curl", "-s", "-m", "300", "http://127.0.0.1:7474/debug/state"], check: false).output
             announced = (try? JSONDecoder().decode(DebugState.self, from: Data(status.utf8)))?.layer2.count ?? 0
         }
@@ -104,7 +109,7 @@ struct SpeakerIdleBench: AsyncParsableCommand {
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("beacon_process_heap_bytes{state=\"\(state)\"}") }
             return String(format: "%.1f", (line?.split(separator: " ").last.flatMap { Double($0) } ?? 0) / 1_048_576)
         }
-        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"heap_in_use_mb":\#(heap("in_use")),"heap_free_mb":\#(heap("free")),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100)),"page_cache":"\#(warm ? "warm" : "cold")"}"#)
+        say(#"{"bench":"speaker-idle","services":\#(services),"rss_mb":\#(String(format: "%.1f", rssMB)),"heap_in_use_mb":\#(heap("in_use")),"heap_free_mb":\#(heap("free")),"rss_anon_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssAnon:"))),"rss_file_mb":\#(String(format: "%.1f", rss(speaker.pid, "RssFile:"))),"rss_before_mb":\#(String(format: "%.1f", baseline)),"cpu_percent":\#(String(format: "%.2f", (cpu1 - cpu0) / wall * 100)),"page_cache":"\#(warm ? "warm" : "cold")","text_mb":\#(text)}"#)
         if hold > 0 {
             say(#"{"bench":"speaker-idle","step":"holding","pid":\#(speaker.pid),"seconds":\#(hold)}"#)
             try await Task.sleep(for: .milliseconds(Int(hold * 1000)))

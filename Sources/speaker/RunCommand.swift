@@ -79,9 +79,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--ml-timeout must be at least twice --ml-interval (and both positive)")
         }
         do { try DaemonLogging.bootstrap(level: logLevel, format: logFormat) } catch { throw ValidationError(error.description) }
-        beacon_malloc_tune()
-        var jemalloc: UnsafePointer<CChar>?
-        let allocator = beacon_jemalloc_version(&jemalloc) == 0 ? "jemalloc \(jemalloc.map { String(cString: $0) } ?? "?")" : "glibc"
+        let allocator = MemoryPolicy.configure()
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[SpeakerMetrics.failoverSeconds] =
@@ -125,7 +123,7 @@ struct RunCommand: AsyncParsableCommand {
         let client = try KubernetesClient(configuration: config)
         let runtime = SpeakerRuntime(client: client, options: options, logger: logger, metricsFactory: factory)
         logger.info("starting", metadata: ["server": "\(config.server)", "node": "\(node)", "namespace": "\(namespace)", "allocator": "\(allocator)"])
-        var services: [any ServiceLifecycle.Service] = []
+        var services: [any ServiceLifecycle.Service] = [MemoryPolicy(factory: factory)]
         do {
             if admin.port != 0 {
                 let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, scraped: runtime.scrapedMetrics,

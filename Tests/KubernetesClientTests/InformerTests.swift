@@ -132,50 +132,6 @@ struct InformerTests {
         }
     }
 
-    /// Defragmenting rebuilds exactly the records the allocator hint picks, in place: readers see the same objects and
-    /// subscribers get no event.
-    @Test("defragment rebuilds the records it is told to, silently")
-    func defragment() async throws {
-        final class NameOnly: CachedObject {
-            let labels: [String: String]?
-            let resourceVersion: String?
-            init(_ s: Service) { labels = s.metadata.labels; resourceVersion = s.metadata.resourceVersion }
-            func object(_ key: ObjectKey) -> Service {
-                var meta = ObjectMeta(name: key.name, namespace: key.namespace, labels: labels)
-                meta.resourceVersion = resourceVersion
-                return Service(metadata: meta, spec: ServiceSpec())
-            }
-        }
-        let made = Mutex(0)
-        let projection = Projection<Service> { s in made.withLock { $0 += 1 }; return NameOnly(s) }
-        let emu = try EmulatorFixture()
-        try await emu.serve { _ in
-            try await emu.withClient { client in
-                for i in 0..<6 { try await client.create(.services, namespace: "default", service("s\(i)")) }
-                let informer = Informer(client: client, resource: .services, store: projection)
-                let log = EventLog<Service>()
-                let events = informer.events()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { await informer.run() }
-                    group.addTask { for await e in events { log.events.withLock { $0.append(e) } } }
-                    await informer.waitForSync()
-                    #expect(await eventually { log.all.count == 6 })
-                    let before = informer.snapshot()
-                    let madeBefore = made.withLock { $0 }
-                    #expect(informer.defragment { _ in false } == 0 && made.withLock { $0 } == madeBefore, "nothing picked, nothing rebuilt")
-                    var asked = 0
-                    let picked = informer.defragment { _ in asked += 1; return asked % 2 == 0 }
-                    #expect(asked == 6 && picked == 3 && made.withLock { $0 } == madeBefore + 3, "each record asked about once")
-                    #expect(informer.defragment { _ in true } == 6 && made.withLock { $0 } == madeBefore + 9)
-                    #expect(informer.snapshot() == before, "the same objects")
-                    try await Task.sleep(for: .milliseconds(100))
-                    #expect(log.all.count == 6, "no event")
-                    group.cancelAll()
-                }
-            }
-        }
-    }
-
     /// The server restarts mid-watch (history lost) while objects change: the informer relists and delivers only the
     /// differences — no duplicate events for the objects that did not change.
     @Test("server restart mid-watch: the informer recovers and delivers only differences")

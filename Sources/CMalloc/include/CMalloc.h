@@ -1,5 +1,5 @@
 #pragma once
-// The speaker's view of its allocator: glibc's malloc (mallopt, malloc_trim and mallinfo2, which the Glibc module does
+// The speaker's view of its allocator (used by its MemoryPolicy alone): glibc's malloc (mallopt, malloc_trim and mallinfo2, which the Glibc module does
 // not export), or jemalloc when the executable links it (the speaker does: CJemalloc). `mallctl` is declared weak, so
 // code that links this header without jemalloc (the tests, the other tools) gets glibc's behaviour.
 #include <malloc.h>
@@ -28,24 +28,6 @@ static inline void beacon_malloc_tune(void) {
 static inline int beacon_malloc_trim(void) {
     if (beacon_malloc_is_jemalloc()) return mallctl("arena.4096.purge", NULL, NULL, NULL, 0) == 0;
     return malloc_trim(0);
-}
-
-/// jemalloc only: true when the allocation at `p` sits in a slab used less than the average slab of its size class,
-/// so that allocating a copy and freeing `p` moves it towards fuller slabs (Redis's active defragmentation rule).
-/// Long-lived records allocated between a burst's temporaries of the same size otherwise pin slabs that stay mostly
-/// empty. False under glibc, for large allocations, and when `p` is in the slab new allocations come from.
-static inline int beacon_malloc_should_move(const void *p) {
-    if (!beacon_malloc_is_jemalloc() || p == NULL) return 0;
-    // experimental.utilization.query (jemalloc >= 5.2): the slab new allocations of p's size class go into, then
-    // p's slab: free and total regions and its size in bytes, then the size class's free and total regions.
-    struct { void *slabcur; size_t nfree, nregs, size, bin_nfree, bin_nregs; } u;
-    size_t len = sizeof(u);
-    if (mallctl("experimental.utilization.query", &u, &len, (void *)&p, sizeof(p)) != 0) return 0;
-    if (u.slabcur == NULL || u.nfree == 0 || u.nregs <= 1 || u.bin_nregs == 0) return 0;
-    const char *here = (const char *)p, *current = (const char *)u.slabcur;
-    if (here >= current && here < current + u.size) return 0;
-    size_t used = u.nregs - u.nfree, slabs = u.bin_nregs / u.nregs, bin_used = u.bin_nregs - u.bin_nfree;
-    return used * slabs < bin_used;
 }
 
 /// Bytes the program holds (in_use), and bytes the allocator keeps resident beyond them (free: free chunks malloc
