@@ -45,12 +45,39 @@ struct ConfigBench: ParsableCommand {
         }
         let record: [String: Any] = [
             "benchmark": "config-validate",
+            "anchor_pyyaml_parse_median_s": try Self.pyyamlParse(yaml, runs: runs) as Any,
             "objects": objects, "pools": pools, "advertisements": advertisements, "peers": peers,
             "yaml_bytes": yaml.utf8.count, "runs": runs,
             "parse_median_s": median(parse), "validate_median_s": median(validate),
             "total_median_s": median(total), "total_max_s": total.max() ?? 0,
         ]
         print(try jsonLine(record))
+    }
+
+    /// The anchor: PyYAML's libyaml loader (`yaml.CSafeLoader`, what Python tools use to read Kubernetes YAML) parsing
+    /// the same text in the same run, timed inside Python (its start-up excluded). Nil without python3-yaml.
+    static func pyyamlParse(_ yaml: String, runs: Int) throws -> Double? {
+        let file = NSTemporaryDirectory() + "beacon-bench-config-\(getpid()).yaml"
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let script = """
+            import statistics, sys, time, yaml
+            text = open(sys.argv[1]).read()
+            times = []
+            for _ in range(int(sys.argv[2])):
+                t = time.perf_counter(); list(yaml.load_all(text, Loader=yaml.CSafeLoader)); times.append(time.perf_counter() - t)
+            print(statistics.median(times))
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, file, "\(runs)"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return p.terminationStatus == 0 ? Double(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) : nil
     }
 
     /// A realistic large configuration: distinct /24 pools (some dual-stack), L2 and BGP advertisements that select

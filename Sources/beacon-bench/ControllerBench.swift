@@ -92,7 +92,25 @@ struct ControllerBench: AsyncParsableCommand {
             }
             let restartWrites = state.resourceVersion - rvAfterCold
             await client2.shutdown()
-            print(#"{"bench":"controller","services":\#(services),"cold_start_s":\#(String(format: "%.3f", cold)),"cold_all_writes_s":\#(String(format: "%.3f", allWrites)),"cold_writes":\#(writes),"restart_ready_s":\#(String(format: "%.3f", restart)),"restart_writes":\#(restartWrites),"write_concurrency":\#(concurrency)}"#)
+
+            // The anchor: the same number of status writes through a client alone, as many at a time, no controller.
+            let client3 = try KubernetesClient(configuration: config)
+            let floorStart = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { writers in
+                for w in 0..<concurrency {
+                    writers.addTask {
+                        for i in stride(from: w, to: services, by: concurrency) {
+                            _ = try await client3.patch(.services, namespace: "default", name: "svc-\(i)",
+                                                        .merge(["status": ["loadBalancer": ["ingress": [["ip": .string("198.51.100.\(i % 250 + 1)")]]]]]),
+                                                        subresource: "status")
+                        }
+                    }
+                }
+                try await writers.waitForAll()
+            }
+            let floor = (ContinuousClock.now - floorStart).seconds
+            await client3.shutdown()
+            print(#"{"bench":"controller","services":\#(services),"cold_start_s":\#(String(format: "%.3f", cold)),"cold_all_writes_s":\#(String(format: "%.3f", allWrites)),"cold_writes":\#(writes),"restart_ready_s":\#(String(format: "%.3f", restart)),"restart_writes":\#(restartWrites),"write_concurrency":\#(concurrency),"anchor_status_writes_alone_s":\#(String(format: "%.3f", floor))}"#)
         }
     }
 }

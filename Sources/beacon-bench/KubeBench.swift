@@ -75,7 +75,8 @@ struct KubeBench: AsyncParsableCommand {
             print(#"{"bench":"kube-list-phases","fetch_median_s":\#(fmt(fetch[runs / 2])),"jsontext_parse_median_s":\#(fmt(parse[runs / 2])),"foundation_decode_median_s":\#(fmt(typed[runs / 2]))}"#)
             lists.sort()
             raw.sort()
-            print(#"{"bench":"kube-list","services":\#(objects),"endpointSlices":\#(objects),"load_s":\#(fmt(loadSeconds)),"typed_median_s":\#(fmt(lists[lists.count / 2])),"typed_max_s":\#(fmt(lists.last ?? 0)),"json_median_s":\#(fmt(raw[raw.count / 2])),"approx_mb":\#(fmt(Double(bytes) / 1e6))}"#)
+            let kubectl = try Self.kubectlList(port: server.port, caPEM: certs.caPEM, runs: 3)
+            print(#"{"bench":"kube-list","services":\#(objects),"endpointSlices":\#(objects),"load_s":\#(fmt(loadSeconds)),"typed_median_s":\#(fmt(lists[lists.count / 2])),"typed_max_s":\#(fmt(lists.last ?? 0)),"json_median_s":\#(fmt(raw[raw.count / 2])),"approx_mb":\#(fmt(Double(bytes) / 1e6)),"anchor_kubectl_get_median_s":\#(kubectl.map(fmt) ?? "null")}"#)
 
             // Watchers.
             let rv = try await client.list(.namespaces).metadata.resourceVersion
@@ -112,6 +113,37 @@ struct KubeBench: AsyncParsableCommand {
             print(#"{"bench":"kube-watch","watchers":\#(watchers),"changes":\#(changes),"watchers_complete":\#(complete),"all_in_order":\#(ordered),"all_delivered_s":\#(fmt(slowest)),"writes_and_delivery_s":\#(fmt(writeSeconds))}"#)
         }
         await client.shutdown()
+    }
+
+    /// The anchor: `kubectl get services -A -o json` of the same Services from the same server, start to end (what an
+    /// operator waits for), median of `runs`. Nil when kubectl is missing or fails.
+    static func kubectlList(port: Int, caPEM: String, runs: Int) throws -> Double? {
+        let dir = NSTemporaryDirectory() + "beacon-bench-kube-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try caPEM.write(toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
+        try """
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: bench, cluster: {server: "https://127.0.0.1:\(port)", certificate-authority: \(dir)/ca.pem}}]
+            users: [{name: bench, user: {}}]
+            contexts: [{name: bench, context: {cluster: bench, user: bench}}]
+            current-context: bench
+            """.write(toFile: dir + "/kubeconfig", atomically: true, encoding: .utf8)
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["kubectl", "--kubeconfig", dir + "/kubeconfig", "--cache-dir", dir + "/cache", "get", "services", "-A", "-o", "json"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            let start = ContinuousClock.now
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            times.append((ContinuousClock.now - start).seconds)
+        }
+        return times.sorted()[times.count / 2]
     }
 
     static func service(_ i: Int) -> JSONValue {

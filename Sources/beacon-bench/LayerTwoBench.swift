@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NetworkPrimitives
 import PacketSocket
+import SpeakerRuntime
 import Synchronization
 
 /// `beacon-bench l2`: layer 2 takeover and answer latency on a veth pair in a namespace of its own (root needed).
@@ -13,7 +14,8 @@ import Synchronization
 /// wire" means "delivered to the neighbour's interface". Takeover: from the decision (the call to `update`) to the
 /// first gratuitous frame arriving, and to the first frame of every address arriving, for 1, 100 and 10,000
 /// addresses, with the interface's socket already open (a node that announces anything has one). Answers: ARP
-/// requests for random owned addresses at a fixed rate; latency from send to the reply's arrival.
+/// requests for random owned addresses at a fixed rate; latency from send to the reply's arrival. The anchor, in the
+/// same run: the same requests answered by the kernel for an address of its own on the same interface.
 struct LayerTwoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "l2", abstract: "Layer 2 takeover and ARP answer latency (root).")
 
@@ -81,22 +83,34 @@ struct LayerTwoBench: AsyncParsableCommand {
             print(#"{"bench":"l2-takeover","ips":\#(size),"runs":\#(firsts.count),"first_frame_ms_median":\#(f3(firsts[firsts.count / 2])),"first_frame_ms_max":\#(f3(firsts.last ?? 0)),"all_first_frames_ms_median":\#(f3(alls[alls.count / 2])),"all_first_frames_ms_max":\#(f3(alls.last ?? 0))}"#)
         }
 
-        // ARP answers at `rate` requests per second for random owned addresses.
+        // ARP answers at `rate` requests per second for random owned addresses; then, as the anchor, the same
+        // requests to the kernel for an address of its own on the same interface.
         let owned = (0..<1000).map { IPv4Address(UInt32(0xCB00_7100) | UInt32($0 % 250 + 1)) }  // 203.0.113.1-250
         await announcer.update(Set(owned.map { LayerTwoAnnouncer.Announcement(ip: .v4($0), interface: shared) }))
         try await Task.sleep(for: .milliseconds(100))
         let replies = Replies()
         let asker = try await PacketSocket.open(b) { frame in replies.record(frame); return nil }
         await listener.close()
+        try await answers(from: asker, b, replies, targets: Array(owned.prefix(250)), senders: IPv4Address(192, 0, 2, 1).value, bench: "l2-arp-answers")
+        await announcer.stop()
+        guard shellStatus(["ip", "addr", "add", "198.51.100.1/24", "dev", "a0"]) == 0 else { throw ValidationError("cannot address a0") }
+        try await Task.sleep(for: .milliseconds(100))
+        try await answers(from: asker, b, replies, targets: [IPv4Address(198, 51, 100, 1)], senders: IPv4Address(198, 51, 100, 2).value,
+                          bench: "l2-arp-answers-kernel")
+        await asker.close()
+    }
+
+    /// `rate` ARP requests a second for `seconds`, from 200 sender addresses to random targets; prints the latencies.
+    func answers(from asker: PacketSocket, _ b: LinkEndpoint, _ replies: Replies, targets: [IPv4Address], senders: UInt32, bench: String) async throws {
+        replies.reset()
         let total = Int(Double(rate) * seconds)
         let interval = Duration.nanoseconds(Int64(1e9 / Double(rate)))
         let start = ContinuousClock.now
-        var sender = IPv4Address(192, 0, 2, 1).value
         for n in 0..<total {
-            let target = owned[Int.random(in: 0..<250)]
-            sender = IPv4Address(192, 0, 2, 1).value + UInt32(n % 200)
-            let request = ARPPacket(operation: .request, senderMAC: b.mac, senderIP: IPv4Address(sender), targetMAC: .zero, targetIP: target)
-            replies.sent(key: Replies.key(sender: IPv4Address(sender), target: target))
+            let target = targets[Int.random(in: 0..<targets.count)]
+            let sender = IPv4Address(senders + UInt32(n % 200))
+            let request = ARPPacket(operation: .request, senderMAC: b.mac, senderIP: sender, targetMAC: .zero, targetIP: target)
+            replies.sent(key: Replies.key(sender: sender, target: target))
             asker.send(request.frame(from: b.mac).encoded)
             let due = start + interval * (n + 1)
             if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
@@ -105,9 +119,7 @@ struct LayerTwoBench: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - start
         let latencies = replies.latencies().sorted()
         let p = { (q: Double) -> String in latencies.isEmpty ? "null" : f3(latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))]) }
-        print(#"{"bench":"l2-arp-answers","requests":\#(total),"answered":\#(latencies.count),"target_rate":\#(rate),"achieved_rate":\#(Int(Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 - 0.2))),"latency_ms_p50":\#(p(0.5)),"latency_ms_p99":\#(p(0.99)),"latency_ms_max":\#(p(1.0))}"#)
-        await asker.close()
-        await announcer.stop()
+        print(#"{"bench":"\#(bench)","requests":\#(total),"answered":\#(latencies.count),"target_rate":\#(rate),"achieved_rate":\#(Int(Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18 - 0.2))),"latency_ms_p50":\#(p(0.5)),"latency_ms_p99":\#(p(0.99)),"latency_ms_max":\#(p(1.0))}"#)
     }
 
     func endpoint(_ name: String) throws -> LinkEndpoint {
@@ -160,6 +172,7 @@ final class Replies: Sendable {
     static func key(sender: IPv4Address, target: IPv4Address) -> UInt64 { UInt64(sender.value) << 32 | UInt64(target.value) }
 
     func sent(key: UInt64) { state.withLock { $0.pending[key] = .now } }
+    func reset() { state.withLock { $0 = ([:], []) } }
 
     func record(_ frame: ByteBuffer) {
         let now = ContinuousClock.now
