@@ -57,12 +57,11 @@ let package = Package(
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         .target(name: "Netlink", dependencies: ["CNetlink", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
                                                 .product(name: "NIOPosix", package: "swift-nio")]),
-        // Layer 2: AF_PACKET sockets (C shim for sockaddr_ll, the BPF filter, multicast membership) and the
-        // layer 2 announcer that answers ARP/NDP and sends gratuitous bursts.
+        // Layer 2: AF_PACKET sockets (C shim for sockaddr_ll, the BPF filter, multicast membership).
         .target(name: "CPacket"),
         .target(
             name: "PacketSocket",
-            dependencies: ["CPacket", "LinkLayer", "NetworkPrimitives", "MetricsText", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["CPacket", "LinkLayer", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // Layer 2: the failure detector on UDP (signed datagrams, ticks, leave).
@@ -201,8 +200,6 @@ let package = Package(
                                                                      .product(name: "NIOCore", package: "swift-nio"),
                                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
-        .testTarget(name: "PacketSocketTests", dependencies: ["PacketSocket", "LinkLayer", "NetworkPrimitives",
-                                                              .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "LoadBalancerConfigTests",

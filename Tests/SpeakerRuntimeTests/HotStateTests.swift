@@ -5,6 +5,7 @@ import NetworkPrimitives
 import Synchronization
 import Testing
 @testable import PacketSocket
+@testable import SpeakerRuntime
 
 /// The announcer's per-frame path (no sockets): answers, counts with MetalLB's metric names and `ip` label, and
 /// reports conflicts once per (address, MAC) in the log while counting every one.

@@ -1,5 +1,6 @@
 import LinkLayer
 import Logging
+import PacketSocket
 import NIOCore
 import NetworkPrimitives
 import Synchronization

@@ -4,6 +4,7 @@ import Logging
 import NetworkPrimitives
 import Testing
 @testable import PacketSocket
+@testable import SpeakerRuntime
 
 /// `LayerTwoAnnouncer.update`'s bookkeeping: what it reports added and removed, and what it says is announced, with
 /// the announced set kept only as the responders' address sets. On loopback (root: a packet socket), with
