@@ -27,8 +27,8 @@ public final class Capture: Sendable {
         p.standardError = FileHandle.nullDevice
         let partial = Mutex("")
         process = p
-        pipe.fileHandleForReading.readabilityHandler = { [self] h in
-            let text = String(decoding: h.availableData, as: UTF8.self)
+        _ = PipeReader(pipe.fileHandleForReading) { [self] data in
+            let text = String(decoding: data, as: UTF8.self)
             let lines: [Substring] = partial.withLock { rest in
                 let all = rest + text
                 var parts = all.split(separator: "\n", omittingEmptySubsequences: false)
@@ -80,8 +80,8 @@ public final class Pinger: Sendable {
         p.standardOutput = pipe
         p.standardError = FileHandle.nullDevice
         process = p
-        pipe.fileHandleForReading.readabilityHandler = { [self] h in
-            let text = String(decoding: h.availableData, as: UTF8.self)
+        _ = PipeReader(pipe.fileHandleForReading) { [self] data in
+            let text = String(decoding: data, as: UTF8.self)
             // Lines: [1764599000.123456] 64 bytes from 192.0.2.200: icmp_seq=1 ttl=64 time=0.05 ms
             var times: [Double] = [], seqs: [Int] = []
             for line in text.split(separator: "\n") {

@@ -31,8 +31,8 @@ public enum Shell {
         let inPipe = input.map { _ in Pipe() }
         p.standardInput = inPipe ?? FileHandle.nullDevice
         let collected = Collected()
-        out.fileHandleForReading.readabilityHandler = { h in collected.append(h.availableData, error: false) }
-        err.fileHandleForReading.readabilityHandler = { h in collected.append(h.availableData, error: true) }
+        let outReader = PipeReader(out.fileHandleForReading) { collected.append($0, error: false) }
+        let errReader = PipeReader(err.fileHandleForReading) { collected.append($0, error: true) }
         let status: Int32 = try await withCheckedThrowingContinuation { c in
             p.terminationHandler = { p in c.resume(returning: p.terminationStatus) }
             do { try p.run() } catch {
@@ -45,10 +45,8 @@ public enum Shell {
                 try? inPipe.fileHandleForWriting.close()
             }
         }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        collected.append(out.fileHandleForReading.readDataToEndOfFileOrEmpty(), error: false)
-        collected.append(err.fileHandleForReading.readDataToEndOfFileOrEmpty(), error: true)
+        await outReader.finish()
+        await errReader.finish()
         let result = Result(status: status, output: collected.output, error: collected.error)
         if check && status != 0 { throw Failure(command: argv, result: result) }
         return result
@@ -69,22 +67,6 @@ final class Collected: Sendable {
     }
     var output: String { state.withLock { String(decoding: $0.0, as: UTF8.self) } }
     var error: String { state.withLock { String(decoding: $0.1, as: UTF8.self) } }
-}
-
-extension FileHandle {
-    /// What is left in a pipe whose writer has exited (nothing if another process still holds it open).
-    func readDataToEndOfFileOrEmpty() -> Data {
-        let flags = fcntl(fileDescriptor, F_GETFL)
-        _ = fcntl(fileDescriptor, F_SETFL, flags | O_NONBLOCK)
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Foundation.read(fileDescriptor, $0.baseAddress, 65536) }
-            if n <= 0 { break }
-            data.append(contentsOf: buffer[0..<n])
-        }
-        return data
-    }
 }
 
 /// A long-running process the lab started (a daemon in a namespace), with its output in a log file. Only this
