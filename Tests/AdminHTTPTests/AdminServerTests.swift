@@ -2,6 +2,7 @@
 import NIOCore
 import NIOPosix
 import Prometheus
+import TestSupport
 import Testing
 @testable import fuzz_admin
 import Foundation
@@ -49,7 +50,7 @@ struct AdminServerTests {
 }
 
 /// Every bound of `AdminLimits`, against a live listener on loopback.
-@Suite("Admin HTTP: limits", .timeLimit(.minutes(1)))
+@Suite("Admin HTTP: limits", .timeLimit(.minutes(1)), .dedicatedThreads)
 struct AdminLimitTests {
     static func server(_ adjust: (inout AdminLimits) -> Void = { _ in }, host: String = "127.0.0.1") async throws -> AdminServer {
         var limits = AdminLimits()

@@ -1,9 +1,10 @@
 @testable import BGPTransport
 import Synchronization
+import TestSupport
 import Testing
 
 /// The session's mailbox: one order for both lanes, the peer's lane bounded with waiting senders, cancellation safe.
-@Suite("BGP session mailbox", .timeLimit(.minutes(1)))
+@Suite("BGP session mailbox", .timeLimit(.minutes(1)), .dedicatedThreads)
 struct MailboxTests {
     /// Posted and sent elements come out in the order they went in.
     @Test("elements come out in order, whatever the lane")

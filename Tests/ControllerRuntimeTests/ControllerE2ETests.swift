@@ -1,3 +1,4 @@
+import BeaconLab
 import ControllerRuntime
 import Foundation
 #if canImport(FoundationNetworking)
@@ -6,6 +7,7 @@ import FoundationNetworking
 import KubernetesClient
 import KubernetesModel
 import Synchronization
+import TestSupport
 import Testing
 
 /// Real processes: `kube-emulator` over HTTPS and `controller run`, both as built by SwiftPM.
@@ -25,10 +27,7 @@ final class Daemon: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         let out = output
-        pipe.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if !d.isEmpty { out.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
-        }
+        _ = PipeReader(pipe.fileHandleForReading) { d in out.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
         try process.run()
     }
 
@@ -157,7 +156,7 @@ func ips(_ client: KubernetesClient) async throws -> [String: [String]] {
     return out
 }
 
-@Suite("controller end to end (real processes, HTTPS)", .serialized)
+@Suite("controller end to end (real processes, HTTPS)", .dedicatedThreads)
 struct ControllerE2ETests {
     /// Allocation, release and re-allocation; an invalid configuration keeps the last good one in force and is
     /// reported in ConfigurationState; events carry MetalLB's reasons.
@@ -278,52 +277,6 @@ struct ControllerE2ETests {
         controller.stop()
     }
 
-    /// Two replicas with --leader-elect: only the Lease holder writes; kill -9 the leader and the standby takes
-    /// over within the lease duration (plus one retry period), keeps every address, and serves new Services.
-    @Test("HA: two replicas, kill the leader, the standby takes over without conflicting assignments")
-    func leaderElection() async throws {
-        let site = try Site()
-        try await site.startEmulator()
-        let client = try site.client()
-        defer { Task { await client.shutdown() } }
-        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
-        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.0/28"]))
-        for n in ["s1", "s2", "s3"] { try await client.create(.services, namespace: "default", lbService(n)) }
-        let args = ["--leader-elect", "--lease-duration", "3"]
-        let first = try site.controller(args)
-        let second = try site.controller(args)
-        #expect(try await eventually { try await ips(client).values.allSatisfy { $0.count == 1 } })
-        let lease = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
-        let holder = try #require(lease.spec?.holderIdentity)
-        let (leader, standby) = holder.hasSuffix("-\(first.process.processIdentifier)") ? (first, second) : (second, first)
-        #expect(holder.hasSuffix("-\(leader.process.processIdentifier)"))
-        #expect(!standby.text.contains("became leader"))
-        let before = try await ips(client)
-
-        leader.kill9()
-        let killed = ContinuousClock.now
-        #expect(await standby.waitFor("became leader", seconds: 10))
-        let takeover = ContinuousClock.now - killed
-        #expect(takeover < .seconds(3) + .milliseconds(1500), "takeover took \(takeover)")
-        let now = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
-        #expect(now.spec?.holderIdentity?.hasSuffix("-\(standby.process.processIdentifier)") == true)
-        #expect(now.spec?.leaseTransitions == 1)
-
-        try await client.create(.services, namespace: "default", lbService("s4"))
-        #expect(try await eventually { try await ips(client)["s4"]?.count == 1 })
-        let after = try await ips(client)
-        #expect(before.allSatisfy { after[$0.key] == $0.value })
-        #expect(Set(after.values.flatMap { $0 }).count == 4)
-
-        // A clean stop releases the lease at once.
-        standby.stop()
-        let released = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
-        #expect(released.spec?.holderIdentity == "")
-    }
-
-    /// metallb-behaviour.md §7 cases 1–2 at run time: each invalid object is rejected with a message naming it, the
-    /// last good configuration stays in force (a new Service still gets an address from it), the stale metric is 1
-    /// and ConfigurationState says Invalid; removing the object makes the configuration valid again.
     @Test("configuration errors keep the last good configuration (§7 cases 1–2)")
     func configurationErrors() async throws {
         let site = try Site()
@@ -415,6 +368,28 @@ struct ControllerE2ETests {
         #expect(controller.process.terminationStatus == 0)
     }
 
+    /// `--log-format json` writes one JSON object per line with level, logger, message and metadata.
+    @Test("JSON logs")
+    func jsonLogs() async throws {
+        let site = try Site()
+        try await site.startEmulator()
+        let controller = try site.controller(["--log-format", "json"])
+        #expect(await controller.waitFor("configuration loaded"))
+        controller.stop()
+        let lines = controller.text.split(separator: "\n")
+        #expect(lines.count >= 2)
+        for line in lines {
+            let v = try JSONText.parse(String(line))
+            #expect(v["level"] != nil && v["msg"] != nil && v["time"] != nil, "\(line)")
+        }
+        #expect(lines.contains { (try? JSONText.parse(String($0)))?["msg"] == "starting" })
+    }
+}
+
+/// Tests that keep time (a 3 s lease, a 10 s confirmation window): run with the other `timing` suites, not beside the
+/// CPU-bound tests.
+@Suite("controller timing: leader election, write confirmation (real processes, HTTPS)", .tags(.timing), .dedicatedThreads)
+struct ControllerHATests {
     /// The API server answers a status patch with a 200 whose body is garbage and applies nothing: the
     /// controller, which ignores the bodies of its patches, writes again once the watch has not shown the address
     /// for the confirmation window.
@@ -439,20 +414,50 @@ struct ControllerE2ETests {
         controller.stop()
     }
 
-    /// `--log-format json` writes one JSON object per line with level, logger, message and metadata.
-    @Test("JSON logs")
-    func jsonLogs() async throws {
+    /// Two replicas with --leader-elect: only the Lease holder writes; kill -9 the leader and the standby takes
+    /// over within the lease duration (plus one retry period), keeps every address, and serves new Services.
+    @Test("HA: two replicas, kill the leader, the standby takes over without conflicting assignments")
+    func leaderElection() async throws {
         let site = try Site()
         try await site.startEmulator()
-        let controller = try site.controller(["--log-format", "json"])
-        #expect(await controller.waitFor("configuration loaded"))
-        controller.stop()
-        let lines = controller.text.split(separator: "\n")
-        #expect(lines.count >= 2)
-        for line in lines {
-            let v = try JSONText.parse(String(line))
-            #expect(v["level"] != nil && v["msg"] != nil && v["time"] != nil, "\(line)")
-        }
-        #expect(lines.contains { (try? JSONText.parse(String($0)))?["msg"] == "starting" })
+        let client = try site.client()
+        defer { Task { await client.shutdown() } }
+        try await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: "metallb-system")))
+        try await client.create(.ipAddressPools, namespace: "metallb-system", pool("a", ["192.0.2.0/28"]))
+        for n in ["s1", "s2", "s3"] { try await client.create(.services, namespace: "default", lbService(n)) }
+        let args = ["--leader-elect", "--lease-duration", "3"]
+        let first = try site.controller(args)
+        let second = try site.controller(args)
+        #expect(try await eventually { try await ips(client).values.allSatisfy { $0.count == 1 } })
+        let lease = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        let holder = try #require(lease.spec?.holderIdentity)
+        let (leader, standby) = holder.hasSuffix("-\(first.process.processIdentifier)") ? (first, second) : (second, first)
+        #expect(holder.hasSuffix("-\(leader.process.processIdentifier)"))
+        #expect(!standby.text.contains("became leader"))
+        let before = try await ips(client)
+
+        leader.kill9()
+        let killed = ContinuousClock.now
+        #expect(await standby.waitFor("became leader", seconds: 10))
+        let takeover = ContinuousClock.now - killed
+        #expect(takeover < .seconds(3) + .milliseconds(1500), "takeover took \(takeover)")
+        let now = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        #expect(now.spec?.holderIdentity?.hasSuffix("-\(standby.process.processIdentifier)") == true)
+        #expect(now.spec?.leaseTransitions == 1)
+
+        try await client.create(.services, namespace: "default", lbService("s4"))
+        #expect(try await eventually { try await ips(client)["s4"]?.count == 1 })
+        let after = try await ips(client)
+        #expect(before.allSatisfy { after[$0.key] == $0.value })
+        #expect(Set(after.values.flatMap { $0 }).count == 4)
+
+        // A clean stop releases the lease at once.
+        standby.stop()
+        let released = try await client.get(.leases, namespace: "metallb-system", name: "beacon-controller")
+        #expect(released.spec?.holderIdentity == "")
     }
+
+    /// metallb-behaviour.md §7 cases 1–2 at run time: each invalid object is rejected with a message naming it, the
+    /// last good configuration stays in force (a new Service still gets an address from it), the stale metric is 1
+    /// and ConfigurationState says Invalid; removing the object makes the configuration valid again.
 }

@@ -1,10 +1,11 @@
 import Foundation
 import LoadBalancerConfig
+import TestSupport
 import Testing
 
 /// deploy/ against the emulator with real kubectl, and its example configuration against Beacon's own loader.
 /// (The offline schema checks are `make check-deploy`, which `make test` runs first.)
-@Suite("deploy/ manifests")
+@Suite("deploy/ manifests", .dedicatedThreads)
 struct DeployTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -1,10 +1,11 @@
 import Foundation
 import KubernetesModel
+import TestSupport
 import Testing
 @testable import KubernetesClient
 @testable import KubernetesEmulator
 
-@Suite("KubernetesClient against the emulator over HTTPS")
+@Suite("KubernetesClient against the emulator over HTTPS", .dedicatedThreads)
 struct ClientVerbTests {
     /// Create, get, list, update, every patch type, the status subresource and delete round-trip for Services.
     @Test("every verb on Services, with status as a separate subresource")

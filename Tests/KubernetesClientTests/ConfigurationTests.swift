@@ -1,10 +1,11 @@
 import Foundation
 import KubernetesModel
+import TestSupport
 import Testing
 @testable import KubernetesClient
 @testable import KubernetesEmulator
 
-@Suite("Client configuration, authentication, rate limit, malformed requests")
+@Suite("Client configuration, authentication, rate limit, malformed requests", .dedicatedThreads)
 struct ConfigurationTests {
     static func write(_ text: String, _ name: String, in dir: URL) throws -> String {
         let path = dir.appendingPathComponent(name).path

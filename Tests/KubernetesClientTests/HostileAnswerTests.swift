@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesModel
+import TestSupport
 import Testing
 @testable import KubernetesClient
 @testable import KubernetesEmulator
@@ -7,7 +8,7 @@ import Testing
 /// An API server (or something in its place) that answers garbage, a cut-off list, a body larger than any real
 /// answer, or a run of 500s: the informer retries with backoff, keeps no unbounded buffer, and syncs once the
 /// server answers properly.
-@Suite("Kubernetes client: hostile answers", .timeLimit(.minutes(2)))
+@Suite("Kubernetes client: hostile answers", .timeLimit(.minutes(2)), .dedicatedThreads)
 struct HostileAnswerTests {
     @Test("an informer retries through broken list answers and then syncs", arguments: [
         (#"{"answer": "garbage", "count": 2}"#, "invalid JSON"),

@@ -1,6 +1,7 @@
 import Foundation
 import KubernetesModel
 import Synchronization
+import TestSupport
 import Testing
 @testable import KubernetesClient
 @testable import KubernetesEmulator
@@ -20,7 +21,7 @@ final class EventLog<T: APIObject>: Sendable {
     }
 }
 
-@Suite("Watches and informers")
+@Suite("Watches and informers", .dedicatedThreads)
 struct InformerTests {
     /// A watch from a list's resourceVersion sees exactly the later changes, in order; an expired one is 410.
     @Test("watch resumes from a resourceVersion; an expired one is 410 Gone")

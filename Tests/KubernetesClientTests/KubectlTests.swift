@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("kubectl against kube-emulator")
+@Suite("kubectl against kube-emulator", .dedicatedThreads)
 struct KubectlTests {
     /// The kube-emulator executable SwiftPM built next to the test bundle.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

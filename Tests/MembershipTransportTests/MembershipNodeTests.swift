@@ -4,6 +4,7 @@ import Membership
 import NIOCore
 import Synchronization
 import NIOPosix
+import TestSupport
 import Testing
 @testable import MembershipTransport
 
@@ -35,7 +36,7 @@ func wait(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
 /// the crash by the heartbeat timeout, and a member with the wrong key never counts. The time bounds are loose
 /// because the test runner shares two cores with every other test; the design figures and the leave path come from
 /// the manual-clock tests.
-@Suite("Membership over UDP (loopback)")
+@Suite("Membership over UDP (loopback)", .tags(.timing), .dedicatedThreads)
 struct MembershipNodeTests {
     static let key = SymmetricKey(data: Array("a shared memberlist key of 32 b.".utf8))
 

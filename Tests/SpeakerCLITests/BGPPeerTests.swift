@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A router namespace and a speaker namespace joined by a veth pair: router 192.0.2.1 / 2001:db8::1, speaker
@@ -175,7 +176,7 @@ final class BGPLab {
     }
 }
 
-@Suite("BGP against BIRD, FRR and GoBGP (namespaces, real daemons)", .tags(.privileged))
+@Suite("BGP against BIRD, FRR and GoBGP (namespaces, real daemons)", .dedicatedThreads, .tags(.privileged))
 struct BGPPeerTests {
     /// eBGP over IPv4 carrying an IPv4 and an IPv6 prefix (MP-BGP), with communities and large communities: the
     /// router holds both with the attributes as sent; SIGTERM of the speaker sends Cease and the routes go at once.

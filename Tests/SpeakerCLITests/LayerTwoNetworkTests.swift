@@ -1,5 +1,7 @@
+import BeaconLab
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// An L2 segment of namespaces: a bridge namespace and, on it, `nodes` speakers' namespaces (192.0.2.11.., 2001:db8::11..)
@@ -94,10 +96,7 @@ final class BackgroundSpeaker: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         let b = buffer
-        pipe.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if !d.isEmpty { b.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
-        }
+        _ = PipeReader(pipe.fileHandleForReading) { d in b.text.withLock { $0 += String(decoding: d, as: UTF8.self) } }
         try process.run()
     }
 
@@ -155,7 +154,7 @@ func monitorTime(_ line: Substring) -> Double? {
 
 func nowMilliseconds() -> Double { Date().timeIntervalSince1970 * 1000 }
 
-@Suite("layer 2 announcements on a real segment (namespaces, kernel neighbour tables, arping, ndisc6)", .tags(.privileged))
+@Suite("layer 2 announcements on a real segment (namespaces, kernel neighbour tables, arping, ndisc6)", .dedicatedThreads, .tags(.privileged))
 struct LayerTwoNetworkTests {
     /// The owner's gratuitous frames create the client's neighbour entries; arping and ndisc6 get answers only from
     /// the owner and only for owned addresses; an interface that was not selected stays silent; after release

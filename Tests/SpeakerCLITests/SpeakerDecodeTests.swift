@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("speaker decode")
+@Suite("speaker decode", .dedicatedThreads)
 struct SpeakerDecodeTests {
     /// Frames captured from the kernel and BIRD's OPEN decode to readable lines (golden output).
     @Test("explains captured frames and BGP messages")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 extension Tag {
@@ -21,7 +22,7 @@ func sh(_ arguments: [String]) throws -> (status: Int32, output: String) {
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-@Suite("speaker interfaces", .tags(.privileged), .serialized)
+@Suite("speaker interfaces", .dedicatedThreads, .tags(.privileged), .serialized)
 struct SpeakerInterfacesTests {
     /// In a namespace with one interface of each kind, every decision names the right reason, and the interface
     /// whose subnet holds the IP comes first.

@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-@Suite("speaker plan")
+@Suite("speaker plan", .dedicatedThreads)
 struct SpeakerPlanTests {
     /// The planner on files, as an operator runs it: layer 2 ranking with reasons, the owner, this node's decision,
     /// interfaces, and the BGP decision (ETP Local without a local endpoint on one node, advertised on the other).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the real `speaker` binary.
@@ -44,7 +45,7 @@ struct SpeakerProcess {
     }
 }
 
-@Suite("speaker validate")
+@Suite("speaker validate", .dedicatedThreads)
 struct SpeakerValidateTests {
     /// A valid configuration: exit 0 and a summary with exact pool sizes (golden output).
     @Test("summarises a valid configuration")

@@ -1,11 +1,12 @@
 import BeaconLab
 import Foundation
+import TestSupport
 import Testing
 
 /// An IPv6-only cluster with the speakers' default flags: nodes have only IPv6 addresses and InternalIPs, the API
 /// server is reached over IPv6, membership runs on its default socket (::) between IPv6 node addresses. The ranked
 /// node answers NDP, and when it dies the next in rank does.
-@Suite("speaker run in an IPv6-only lab", .tags(.privileged), .serialized)
+@Suite("speaker run in an IPv6-only lab", .tags(.privileged, .timing), .serialized, .dedicatedThreads)
 struct IPv6OnlyLabTests {
     static func ndpAnswer(_ lab: Lab, _ ip: String) async throws -> [String] {
         let text = try await Shell.inNamespace(lab.clientNS, ["ndisc6", "-r", "2", "-w", "300", ip, "eth0"], check: false).output

@@ -1,11 +1,12 @@
 import BeaconLab
 import Foundation
+import TestSupport
 import Testing
 
 /// The membership socket's own faults in real namespaces: the membership port firewalled for 1 s on the owner and on
 /// the backup, in each direction (an output drop makes sendmsg fail with EPERM, which closes a SwiftNIO datagram
 /// channel). Afterwards exactly the ranked node answers, within a second, and stays the only one.
-@Suite("speaker membership: its own socket faults", .tags(.privileged), .serialized)
+@Suite("speaker membership: its own socket faults", .tags(.privileged, .timing), .serialized, .dedicatedThreads)
 struct MembershipFaultTests {
     @Test("a 1 s membership firewall on owner or backup, either direction: one owner within 1 s after")
     func firewall() async throws {

@@ -1,11 +1,12 @@
 import BeaconLab
 import Foundation
 import SpeakerRuntime
+import TestSupport
 import Testing
 
 /// Issue 8's acceptance in namespaces: three nodes running the real `speaker run`, a router running BIRD, clients,
 /// and `kube-emulator` as the API server with the real controller.
-@Suite("speaker run in a namespace lab", .tags(.privileged), .serialized)
+@Suite("speaker run in a namespace lab", .tags(.privileged, .timing), .serialized, .dedicatedThreads)
 struct SpeakerLabTests {
     /// Brings up the lab with the controller, three speakers, the configuration and backends.
     static func start(_ lab: Lab) async throws { try await lab.startExample() }

@@ -1,9 +1,10 @@
 import BeaconLab
 import Foundation
+import TestSupport
 import Testing
 
 /// Membership under attack and under partition, with real speakers in the namespace lab.
-@Suite("speaker membership: split brain, forged datagrams, planned restart", .tags(.privileged), .serialized)
+@Suite("speaker membership: split brain, forged datagrams, planned restart", .tags(.privileged, .timing), .serialized, .dedicatedThreads)
 struct SplitBrainTests {
     func blockMembership(_ lab: Lab, between a: Int, and b: Int, _ on: Bool) async throws {
         for (me, other) in [(a, b), (b, a)] {
