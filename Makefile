@@ -133,8 +133,8 @@ bench: deps release
 	.build/release/beacon-bench alloc
 	.build/release/beacon-bench kube
 	.build/release/beacon-bench controller
-	@if [ "$$(id -u)" = 0 ]; then .build/release/beacon-bench l2 && .build/release/beacon-bench bgp && .build/release/beacon-bench failover; \
-	 else echo "skipping l2 and bgp benchmarks (need root for network namespaces)"; fi
+	@if [ "$$(id -u)" = 0 ]; then for b in l2 bgp failover attack speaker-idle; do .build/release/beacon-bench $$b || exit 1; done; \
+	 else echo "skipping the network benchmarks (they need root for network namespaces)"; fi
 
 # libFuzzer targets: $(call fuzz,PRODUCT,KEPT-CORPUS,MAX-LEN,RSS-MB) builds PRODUCT with the fuzzer and AddressSanitizer
 # (in .build-fuzz) and runs it for $(FUZZ_SECONDS) on a working corpus seeded from the kept one, which `make test`

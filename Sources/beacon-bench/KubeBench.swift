@@ -75,7 +75,7 @@ struct KubeBench: AsyncParsableCommand {
             print(#"{"bench":"kube-list-phases","fetch_median_s":\#(fmt(fetch[runs / 2])),"jsontext_parse_median_s":\#(fmt(parse[runs / 2])),"foundation_decode_median_s":\#(fmt(typed[runs / 2]))}"#)
             lists.sort()
             raw.sort()
-            let kubectl = try Self.kubectlList(port: server.port, caPEM: certs.caPEM, runs: 3)
+            let kubectl = try await Self.kubectlList(port: server.port, caPEM: certs.caPEM, runs: 3)
             print(#"{"bench":"kube-list","services":\#(objects),"endpointSlices":\#(objects),"load_s":\#(fmt(loadSeconds)),"typed_median_s":\#(fmt(lists[lists.count / 2])),"typed_max_s":\#(fmt(lists.last ?? 0)),"json_median_s":\#(fmt(raw[raw.count / 2])),"approx_mb":\#(fmt(Double(bytes) / 1e6)),"anchor_kubectl_get_median_s":\#(kubectl.map(fmt) ?? "null")}"#)
 
             // Watchers.
@@ -117,16 +117,24 @@ struct KubeBench: AsyncParsableCommand {
 
     /// The anchor: `kubectl get services -A -o json` of the same Services from the same server, start to end (what an
     /// operator waits for), median of `runs`. Nil when kubectl is missing or fails.
-    static func kubectlList(port: Int, caPEM: String, runs: Int) throws -> Double? {
+    static func kubectlList(port: Int, caPEM: String, runs: Int) async throws -> Double? {
+        // kubectl is waited for on a thread of its own: the emulator answering it runs on this process's
+        // cooperative pool, which a blocked thread would halve.
+        try await withCheckedThrowingContinuation { c in
+            Thread { c.resume(with: Result { try kubectlListBlocking(port: port, caPEM: caPEM, runs: runs) }) }.start()
+        }
+    }
+
+    static func kubectlListBlocking(port: Int, caPEM: String, runs: Int) throws -> Double? {
         let dir = NSTemporaryDirectory() + "beacon-bench-kube-\(getpid())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try caPEM.write(toFile: dir + "/ca.pem", atomically: true, encoding: .utf8)
+        // A token (the emulator takes any): with no credentials at all, kubectl asks for a user name on stdin.
         try """
             apiVersion: v1
             kind: Config
-            clusters: [{name: bench, cluster: {server: "https://127.0.0.1:\(port)", certificate-authority: \(dir)/ca.pem}}]
-            users: [{name: bench, user: {}}]
+            clusters: [{name: bench, cluster: {server: "https://127.0.0.1:\(port)", certificate-authority-data: \(Data(caPEM.utf8).base64EncodedString())}}]
+            users: [{name: bench, user: {token: bench}}]
             contexts: [{name: bench, context: {cluster: bench, user: bench}}]
             current-context: bench
             """.write(toFile: dir + "/kubeconfig", atomically: true, encoding: .utf8)
@@ -136,11 +144,16 @@ struct KubeBench: AsyncParsableCommand {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["kubectl", "--kubeconfig", dir + "/kubeconfig", "--cache-dir", dir + "/cache", "get", "services", "-A", "-o", "json"]
             p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            let err = Pipe()
+            p.standardError = err
             let start = ContinuousClock.now
             try p.run()
+            let message = err.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
-            guard p.terminationStatus == 0 else { return nil }
+            guard p.terminationStatus == 0 else {
+                FileHandle.standardError.write(Data("kubectl failed: ".utf8) + message)
+                return nil
+            }
             times.append((ContinuousClock.now - start).seconds)
         }
         return times.sorted()[times.count / 2]
