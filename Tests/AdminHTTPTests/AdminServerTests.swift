@@ -190,12 +190,7 @@ struct AdminFuzzCorpusTests {
     @Test("every kept fuzz input runs through the admin pipeline without a crash")
     func replay() throws {
         let dir = try #require(Bundle.module.url(forResource: "Fixtures/fuzz-corpus", withExtension: nil))
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        #expect(files.count >= 8)
-        for file in files {
-            let data = try #require(FileManager.default.contents(atPath: dir.path + "/" + file))
-            data.withUnsafeBytes { fuzzOne($0.bindMemory(to: UInt8.self)) }
-        }
+        #expect(try replayCorpus(dir, into: { fuzzOne($0) }) >= 8)
     }
 }
 

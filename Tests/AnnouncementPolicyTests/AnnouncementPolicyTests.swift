@@ -1,41 +1,24 @@
 import KubernetesModel
 import LoadBalancerConfig
 import NetworkPrimitives
+import TestSupport
 import Testing
 @testable import AnnouncementPolicy
 
-private func config(_ yaml: String) throws -> Configuration {
-    try ConfigurationLoader().load([ConfigSource(name: "test.yaml", text: yaml)]).configuration
-}
+private func config(_ yaml: String) throws -> Configuration { try Fixture.configuration(yaml) }
 
-private let base = """
-    apiVersion: metallb.io/v1beta1
-    kind: IPAddressPool
-    metadata: {name: pool, namespace: metallb-system}
-    spec: {addresses: [192.0.2.0/24, "2001:db8::/64"]}
-    ---
-    apiVersion: metallb.io/v1beta1
-    kind: L2Advertisement
-    metadata: {name: l2, namespace: metallb-system}
-    spec: {ipAddressPools: [pool]}
-
-    """
+private let base = Fixture.layer2Pool
 
 private func node(_ name: String, labels: [String: String] = [:], unavailable: Bool = false) -> Node {
-    Node(metadata: ObjectMeta(name: name, labels: labels),
-         status: NodeStatus(conditions: unavailable ? [NodeCondition(type: "NetworkUnavailable", status: "True")] : []))
+    Fixture.node(name, labels: labels, unavailable: unavailable)
 }
 
 private func service(_ name: String, ip: String, local: Bool = false, labels: [String: String]? = nil) -> Service {
-    var spec = ServiceSpec(type: "LoadBalancer", ports: [ServicePortSpec(port: 80)])
-    if local { spec.externalTrafficPolicy = "Local" }
-    return Service(metadata: ObjectMeta(name: name, namespace: "default", labels: labels), spec: spec,
-                   status: ServiceStatus(loadBalancer: LoadBalancerStatus(ingress: [LoadBalancerIngress(ip: ip)])))
+    Fixture.service(name, ip: ip, local: local, labels: labels)
 }
 
 private func endpoints(_ service: String, on nodes: [String], ready: Bool = true) -> EndpointSlice {
-    EndpointSlice(metadata: ObjectMeta(name: "\(service)-x", namespace: "default", labels: ["kubernetes.io/service-name": service]),
-                  endpoints: nodes.enumerated().map { Endpoint(addresses: ["10.0.0.\($0.offset + 1)"], conditions: EndpointConditions(ready: ready), nodeName: $0.element) })
+    Fixture.endpoints(service, on: nodes, ready: ready)
 }
 
 private let three = [node("node-a"), node("node-b"), node("node-c")]

@@ -14,18 +14,9 @@ struct KubectlTests {
     func kubectlVerbs() throws {
         // Run from the source tree: the script sources Tests/Support/emulator-checks.sh.
         let script = Self.root.appendingPathComponent("Tests/KubernetesClientTests/Fixtures/kubectl-verbs.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, Self.emulator.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let (status, text) = try runProcess("/bin/bash", [script.path, Self.emulator.path])
         let failures = text.split(separator: "\n").filter { !$0.hasPrefix("ok: ") }
-        #expect(process.terminationStatus == 0, "\(failures.joined(separator: "\n"))")
+        #expect(status == 0, "\(failures.joined(separator: "\n"))")
         #expect(text.split(separator: "\n").filter { $0.hasPrefix("ok: ") }.count >= 50)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import KubernetesModel
 @testable import fuzz_json
@@ -53,11 +54,6 @@ struct JSONFuzzCorpusTests {
     @Test("every kept fuzz input parses or is refused, and round-trips when it parses")
     func replay() throws {
         let dir = try #require(Bundle.module.url(forResource: "Fixtures/fuzz-corpus", withExtension: nil))
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        #expect(files.count >= 6)
-        for file in files {
-            let data = try #require(FileManager.default.contents(atPath: dir.path + "/" + file))
-            data.withUnsafeBytes { fuzz_json.fuzzOne($0.bindMemory(to: UInt8.self)) }
-        }
+        #expect(try replayCorpus(dir, into: { fuzz_json.fuzzOne($0) }) >= 6)
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import TestSupport
 import Testing
 @testable import Membership
 import Foundation
@@ -259,11 +260,6 @@ struct MembershipFuzzCorpusTests {
     @Test("every kept fuzz input decodes or is refused, and adds no member")
     func replay() throws {
         let dir = try #require(Bundle.module.url(forResource: "Fixtures/fuzz-corpus", withExtension: nil))
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-        #expect(files.count >= 6)
-        for file in files {
-            let data = try #require(FileManager.default.contents(atPath: dir.path + "/" + file))
-            data.withUnsafeBytes { fuzz_membership.fuzzOne($0.bindMemory(to: UInt8.self)) }
-        }
+        #expect(try replayCorpus(dir, into: { fuzz_membership.fuzzOne($0) }) >= 6)
     }
 }

@@ -10,16 +10,7 @@ extension Tag {
 /// Runs a command, returning its status and output.
 @discardableResult
 func sh(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = arguments
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runProcess("/usr/bin/env", arguments)
 }
 
 @Suite("speaker interfaces", .dedicatedThreads, .tags(.privileged), .serialized)
