@@ -1,4 +1,4 @@
-# Beacon: `make test` runs every test, `make demo` runs the lab demo (issue 9).
+# Beacon: `make test` runs every test, `make demo` runs the lab demo.
 SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.

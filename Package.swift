@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Membership", dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 1: Ethernet, ARP and IPv6 neighbour discovery frames; pure codecs on ByteBuffer.
         .target(name: "LinkLayer", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
-        // Layer 1: BGP-4 messages on ByteBuffer (the FSM and Adj-RIB-Out come with issue 7).
+        // Layer 1: BGP-4 messages on ByteBuffer, the RFC 4271 FSM on a caller's clock, Adj-RIB-Out.
         .target(name: "BGPProtocol", dependencies: ["NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio")]),
         // Layer 2: interfaces and addresses from the kernel (libnl-3, libnl-route-3).
         .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),

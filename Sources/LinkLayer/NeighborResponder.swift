@@ -4,7 +4,7 @@ import NetworkPrimitives
 /// What one interface does with a received ARP or NDP frame, decided without I/O: answer it, ignore it (and why),
 /// or report that another station claims one of our addresses.
 ///
-/// The rules (issue 6; RFC 826, RFC 4861 §7.2): answer an ARP request only for an owned IPv4 address and only when
+/// The rules (RFC 826, RFC 4861 §7.2): answer an ARP request only for an owned IPv4 address and only when
 /// the frame is broadcast or sent to our MAC, with a unicast reply from the receiving interface's MAC; answer a
 /// Neighbour Solicitation only for an owned IPv6 address and only when it carries a source link-layer option (a DAD
 /// probe from :: has none and must not be answered), with a unicast Neighbour Advertisement with Solicited and
