@@ -216,7 +216,7 @@ let package = Package(
         // Builders and helpers the test targets share.
         .target(name: "TestSupport", dependencies: ["KubernetesModel", "LoadBalancerConfig", "Netlink"], path: "Tests/TestSupport"),
         .testTarget(name: "SpeakerRuntimeTests", dependencies: ["BeaconLab", "SpeakerRuntime", "MetricsText", "KubernetesClient", "KubernetesModel", "TestSupport",
-                                                                "speaker", "controller", "kube-emulator", "beacon-lab",
+                                                                "speaker", "controller", "kube-emulator", "beacon-lab", "KubernetesEmulator",
                                                                 .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]

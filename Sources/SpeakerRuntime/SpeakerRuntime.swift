@@ -70,8 +70,9 @@ public final class SpeakerRuntime: Sendable {
     let layerTwoMetrics: LayerTwoMetrics
     /// Per-address metric families, written at each scrape: serve them after the swift-metrics registry.
     public var scrapedMetrics: [any ScrapedFamilies] { metrics.scraped + [layerTwoMetrics] }
-    let announcer: LayerTwoAnnouncer
-    let sessions: PeerSessions
+    let announcer: any LayerTwoReconciling
+    let sessions: any BGPReconciling
+    let interfaceSource: any InterfaceSource
     let reporter: StatusReporter
     let conflicts: ConflictSink
     private let state: Mutex<State>
@@ -106,7 +107,12 @@ public final class SpeakerRuntime: Sendable {
 
     static let explainedLifetime: Duration = .seconds(10)
 
-    public init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
+    public convenience init(client: KubernetesClient, options: Options, logger: Logger,
+                            metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        self.init(client: client, options: options, logger: logger, metricsFactory: metricsFactory, adapters: Adapters())
+    }
+
+    init(client: KubernetesClient, options: Options, logger: Logger, metricsFactory: any MetricsFactory, adapters: Adapters) {
         self.client = client
         self.options = options
         var l = logger
@@ -114,15 +120,16 @@ public final class SpeakerRuntime: Sendable {
         self.logger = l
         metrics = SpeakerMetrics(factory: metricsFactory)
         layerTwoMetrics = LayerTwoMetrics()
-        sessions = PeerSessions(logger: l, factory: metricsFactory)
+        sessions = adapters.bgp ?? PeerSessions(logger: l, factory: metricsFactory)
+        interfaceSource = adapters.interfaces ?? NetlinkInterfaces(logger: l)
         reporter = StatusReporter(client: client, namespace: options.namespace, node: options.nodeName, instance: options.instance,
                                   logger: l, metrics: metrics)
         state = Mutex(State(debug: DebugState(node: options.nodeName)))
         (trigger, pull) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let sink = ConflictSink()
         conflicts = sink
-        announcer = LayerTwoAnnouncer(schedule: options.gratuitous, metrics: layerTwoMetrics, logger: l,
-                                      onConflict: { c in sink.report(c) })
+        announcer = adapters.layerTwo ?? LayerTwoAnnouncer(schedule: options.gratuitous, metrics: layerTwoMetrics, logger: l,
+                                                           onConflict: { c in sink.report(c) })
         sink.setHandler { [weak self] c in self?.conflictSeen(c) }
     }
 
@@ -202,7 +209,7 @@ public final class SpeakerRuntime: Sendable {
             }
         }
         d.uptimeSeconds = PeerSessions.seconds(ContinuousClock.now - started)
-        d.peers = sessions.report()
+        d.peers = sessions.report(now: .now)
         if let node {
             let alive = node.alive
             d.membership.members = Set(addresses.keys).union([options.nodeName]).sorted().map { name in
@@ -244,7 +251,7 @@ public final class SpeakerRuntime: Sendable {
             if let membership { group.addTask { await self.runMembership(membership); return false } }
             group.addTask { try await self.reporter.run(); return false }
             group.addTask { await self.probeConflicts(); return false }
-            group.addTask { await self.runSessions(); return false }
+            group.addTask { await self.sessions.run(); return false }
             group.addTask { await self.watchInterfaces(); return false }
             group.addTask {
                 guard await self.stopSignal.wait() else { return false }
@@ -284,24 +291,10 @@ public final class SpeakerRuntime: Sendable {
         }
     }
 
-    private func runSessions() async {
-        await withDiscardingTaskGroup { group in
-            for await session in sessions.starts { group.addTask { await session.run() } }
-        }
-    }
-
     private func watchInterfaces() async {
-        do {
-            try await InterfaceMonitor.watch { interfaces in
-                self.state.withLock { $0.interfaces = interfaces }
-                self.pull.yield()
-            }
-        } catch is CancellationError {
-        } catch {
-            logger.warning("cannot watch interfaces; reading them once", metadata: ["error": "\(error)"])
-            let once = (try? NetlinkReader.interfaces()) ?? []
-            state.withLock { $0.interfaces = once }
-            pull.yield()
+        await interfaceSource.watch { interfaces in
+            self.state.withLock { $0.interfaces = interfaces }
+            self.pull.yield()
         }
     }
 
