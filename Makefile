@@ -66,9 +66,9 @@ PRIVILEGED = $(call suites_tagged,privileged)
 # timeouts run on threads of their own (`.dedicatedThreads`), so that the CPU-bound tests on Swift's cooperative pool
 # cannot starve them. Then the `timing` suites (membership heartbeats every 50 ms, failovers measured in
 # milliseconds), together but without the CPU-bound tests beside them.
-# Then the image's build steps (the Containerfile's `make release`, for its two binaries) and `make image-check`.
-# (They no longer compile beside the tests: in a clean-clone run with both at once, the parallel tests stalled for
-# about 50 s and a client timed out connecting to its in-process API server.) The test binary runs directly.
+# CI (`.ci/run`) follows with the image's build steps (the Containerfile's `make release` for its two binaries) and
+# `make image-check`; not beside the tests: in a clean-clone run with both at once, the parallel tests stalled for
+# about 50 s and a client timed out connecting to its in-process API server. The test binary runs directly.
 TEST_BINARY := .build/debug/BeaconPackageTests.xctest
 RUN_TESTS := NO_COLOR=1 $(TEST_BINARY) --testing-library swift-testing
 test: deps check-deploy
@@ -77,8 +77,6 @@ test: deps check-deploy
 	  $(RUN_TESTS) --skip '$(TIMING)' && mid=$$(date +%s) && $(RUN_TESTS) --filter '$(TIMING)'; rc=$$?; \
 	  echo "test run: $$(( $${mid:-$$(date +%s)} - start )) s, then $$(( $$(date +%s) - $${mid:-$$(date +%s)} )) s for the timing suites"; \
 	  exit $$rc
-	$(MAKE) release RELEASE_PRODUCTS="controller speaker"
-	$(MAKE) image-check RELEASE_PRODUCTS="controller speaker"
 
 # The fast loop: every test that needs neither root nor network namespaces (the pure core, codecs, the emulator and
 # the client on loopback), in parallel, then the unprivileged `timing` suites.
