@@ -30,6 +30,8 @@ struct SpeakerPass {
     /// What the network should carry.
     struct Network {
         var plan: Plan
+        /// The Service of each planned address.
+        var serviceOf: [IPAddress: ServiceKey]
         /// Every owned address on each interface it goes out on.
         var layer2: Set<LayerTwoAnnouncer.Announcement>
         /// Services with an owned address that no interface here can carry, with the reason.
@@ -66,9 +68,11 @@ struct SpeakerPass {
                                        endpointSlices: input.endpointSlices, nodes: input.nodes, liveMembers: input.liveMembers)
         snapshot.ignoreExcludeLabel = input.ignoreExcludeLabel
         let plan = AnnouncementPolicy.plan(snapshot, node: input.node)
-        let (layer2, unannounceable) = layer2Announcements(plan, interfaces: input.interfaces, excludes: input.interfaceExcludes)
+        let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service) } }, uniquingKeysWith: min)
+        let (layer2, unannounceable) = layer2Announcements(plan, serviceOf: serviceOf, interfaces: input.interfaces,
+                                                           excludes: input.interfaceExcludes)
         let me = input.nodes.first { $0.metadata.name == input.node }
-        return Network(plan: plan, layer2: layer2, unannounceable: unannounceable,
+        return Network(plan: plan, serviceOf: serviceOf, layer2: layer2, unannounceable: unannounceable,
                        peers: input.configuration.peers(forNodeLabels: me?.metadata.labels ?? [:]),
                        routes: plan.desired.bgp,
                        routerID: me.flatMap { $0.addresses("InternalIP").lazy.compactMap { try? IPv4Address($0) }.first })
@@ -77,14 +81,13 @@ struct SpeakerPass {
     /// Each owned address on the interfaces it may be announced on: the advertisement's list, or every eligible one;
     /// IPv4 needs an interface with an IPv4 address, IPv6 one with a link-local address. Services left with no
     /// interface for an address are returned with the reason.
-    static func layer2Announcements(_ plan: Plan, interfaces: [NetworkInterface], excludes: [String])
+    static func layer2Announcements(_ plan: Plan, serviceOf: [IPAddress: ServiceKey], interfaces: [NetworkInterface], excludes: [String])
         -> (Set<LayerTwoAnnouncer.Announcement>, [ServiceKey: String]) {
         var result = Set<LayerTwoAnnouncer.Announcement>()
         result.reserveCapacity(plan.desired.layer2.count)
         var failures: [ServiceKey: String] = [:]
         // One endpoint object per interface list: the addresses on one interface share it.
         var cache: [Set<String>: [SharedEndpoint]] = [:]
-        let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service) } }, uniquingKeysWith: min)
         for (ip, listed) in plan.desired.layer2.sorted(by: { $0.key < $1.key }) {
             let endpoints: [SharedEndpoint]
             if let have = cache[listed] {
@@ -123,9 +126,8 @@ struct SpeakerPass {
                        previous: Memory) -> Report {
         let plan = network.plan
         var failures = network.unannounceable
-        let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service) } }, uniquingKeysWith: min)
         for (a, why) in sendFailures.sorted(by: { $0.key.description < $1.key.description }) {
-            if let service = serviceOf[a.ip] { failures[service, default: ""] += "\(a): \(why); " }
+            if let service = network.serviceOf[a.ip] { failures[service, default: ""] += "\(a): \(why); " }
         }
         let (status, bgpAnnounced) = statuses(plan, layer2: network.layer2, peers: Set(network.peers.map(\.name)))
         let uids = Dictionary(input.services.map { (ServiceKey(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? ""), $0.metadata.uid) },
