@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.
 BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev zlib1g-dev
-APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
+APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping arp-scan iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
 # The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
 RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
 # Python tools of the deploy checks, pinned, in a venv under .build.
@@ -62,10 +62,10 @@ suites_tagged = $(shell grep -rh -A1 -E '^@Suite.*[.]$(1)\b' Tests --include=*.s
 TIMING = $(call suites_tagged,timing)
 PRIVILEGED = $(call suites_tagged,privileged)
 
-# Two phases. First every suite but the `timing` ones, in parallel: suites that wait synchronously or keep timeouts
-# run on threads of their own (`.dedicatedThreads`), so that the CPU-bound tests on Swift's cooperative pool cannot
-# starve them. Then the `timing` suites (membership heartbeats every 50 ms, failovers measured in milliseconds) one at
-# a time: five namespace labs at once on two cores once left BIRD unable to start within 10 s.
+# Two phases, each in parallel. First every suite but the `timing` ones: suites that wait synchronously or keep
+# timeouts run on threads of their own (`.dedicatedThreads`), so that the CPU-bound tests on Swift's cooperative pool
+# cannot starve them. Then the `timing` suites (membership heartbeats every 50 ms, failovers measured in
+# milliseconds), which mostly wait, side by side but never beside the CPU-bound ones.
 # CI (`.ci/run`) follows with the image's build steps (the Containerfile's `make release` for its two binaries) and
 # `make image-check`; not beside the tests: in a clean-clone run with both at once, the parallel tests stalled for
 # about 50 s and a client timed out connecting to its in-process API server. The test binary runs directly.
@@ -74,16 +74,16 @@ RUN_TESTS := NO_COLOR=1 $(TEST_BINARY) --testing-library swift-testing
 test: deps check-deploy
 	$(SWIFT) build --build-tests
 	@start=$$(date +%s); \
-	  $(RUN_TESTS) --skip '$(TIMING)' && mid=$$(date +%s) && $(RUN_TESTS) --no-parallel --filter '$(TIMING)'; rc=$$?; \
+	  $(RUN_TESTS) --skip '$(TIMING)' && mid=$$(date +%s) && $(RUN_TESTS) --filter '$(TIMING)'; rc=$$?; \
 	  echo "test run: $$(( $${mid:-$$(date +%s)} - start )) s, then $$(( $$(date +%s) - $${mid:-$$(date +%s)} )) s for the timing suites"; \
 	  exit $$rc
 
 # The fast loop: every test that needs neither root nor network namespaces (the pure core, codecs, the emulator and
-# the client on loopback), in parallel, then the unprivileged `timing` suites one at a time.
+# the client on loopback), in parallel, then the unprivileged `timing` suites.
 unit: build-deps
 	$(SWIFT) build --build-tests
 	$(RUN_TESTS) --skip '$(PRIVILEGED)|$(TIMING)'
-	$(RUN_TESTS) --no-parallel --filter '$(TIMING)' --skip '$(PRIVILEGED)'
+	$(RUN_TESTS) --filter '$(TIMING)' --skip '$(PRIVILEGED)'
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps

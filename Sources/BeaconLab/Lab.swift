@@ -262,9 +262,11 @@ public final class Lab: Sendable {
         }
         try conf.write(toFile: path("bird.conf"), atomically: true, encoding: .utf8)
         try spawn("bird", namespace: routerNS, ["bird", "-f", "-c", path("bird.conf"), "-s", path("bird.ctl"), "-P", path("bird.pid")])
-        let deadline = ContinuousClock.now + .seconds(10)
+        // A start-up wait, not a timing assertion: on a loaded machine BIRD has been seen to take over 10 s.
+        let bird = process("bird")
+        let deadline = ContinuousClock.now + .seconds(30)
         while try await Shell.run(["birdc", "-s", path("bird.ctl"), "show", "status"], check: false).status != 0 {
-            guard ContinuousClock.now < deadline else { throw LabError("BIRD did not start: \(process("bird")?.log ?? "")") }
+            guard bird?.isRunning ?? false, ContinuousClock.now < deadline else { throw LabError("BIRD did not start: \(process("bird")?.log ?? "")") }
             try await Task.sleep(for: .milliseconds(100))
         }
     }
@@ -420,7 +422,8 @@ public final class Lab: Sendable {
 
     // MARK: - Observing
 
-    /// The MACs that answer ARP for `ip` on the segment, as the client sees them (`arping`).
+    /// The MACs that answer ARP for `ip` on the segment, as the client sees them (`arping`): `count` replies, or
+    /// whatever came within 2 s. Requests go a second apart (the least iputils' arping allows).
     public func arpingMACs(_ ip: String, count: Int = 2, from ns: String? = nil) async throws -> [String] {
         let out = try await Shell.inNamespace(ns ?? clientNS, ["arping", "-c", "\(count)", "-w", "2", "-I", "eth0", ip], check: false).output
         var macs = Set<String>()
@@ -428,6 +431,20 @@ public final class Lab: Sendable {
             if let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") {
                 macs.insert(line[line.index(after: open)..<close].lowercased())
             }
+        }
+        return macs.sorted()
+    }
+
+    /// Every MAC that answers one broadcast ARP request for `ip` within `window` milliseconds, as the client sees
+    /// them (`arp-scan`, which keeps listening after the first answer, so two answering stations both show). A
+    /// look at the segment in about 0.3 s, where `arpingMACs` needs a second.
+    public func answeringMACs(_ ip: String, window: Int = 300, from ns: String? = nil) async throws -> [String] {
+        let argv = ["arp-scan", "-I", "eth0", "-q", "-x", "--retry=1", "--timeout=\(window)", ip]
+        let out = try await Shell.inNamespace(ns ?? clientNS, argv, check: false).output
+        var macs = Set<String>()
+        for line in out.split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            if fields.count >= 2, fields[0] == ip { macs.insert(fields[1].lowercased()) }
         }
         return macs.sorted()
     }

@@ -18,7 +18,7 @@ struct SpeakerLabTests {
 
     static func owner(_ lab: Lab, _ ip: String) async throws -> [Int] {
         var nodes: [Int] = []
-        for mac in try await lab.arpingMACs(ip) { if let n = try await lab.node(withMAC: mac) { nodes.append(n) } }
+        for mac in try await lab.answeringMACs(ip) { if let n = try await lab.node(withMAC: mac) { nodes.append(n) } }
         return nodes
     }
 
