@@ -1,5 +1,8 @@
 import Logging
+import Membership
+import MembershipTransport
 import Netlink
+import NIOCore
 import NetworkPrimitives
 import LoadBalancerConfig
 import AnnouncementPolicy
@@ -60,9 +63,32 @@ struct NetlinkInterfaces: InterfaceSource {
     }
 }
 
+/// Membership: which speakers are alive, over the membership socket (`MembershipNode`).
+protocol MembershipService: Sendable {
+    /// Members alive now, this one included.
+    var alive: Set<String> { get }
+    /// Whether the socket is open and sending; when not, why.
+    var talking: Bool { get }
+    var lastError: String? { get }
+    var rejectedDatagrams: Int { get }
+    var socketFailures: Int { get }
+    /// The members and where they listen.
+    func setMembers(_ members: [String: SocketAddress])
+    /// Serves until `stop()` (which leaves the cluster) or cancellation.
+    func run() async throws
+    func stop()
+}
+
+extension MembershipNode: MembershipService {}
+
+/// Makes the membership service with the runtime's change handler (members that came and went, and who is alive).
+typealias MembershipFactory = @Sendable (_ onChange: @escaping @Sendable ([FailureDetector.Change], Set<String>) -> Void) -> any MembershipService
+
 /// Replacements for the runtime's adapters; nil keeps the real one.
 struct Adapters: Sendable {
     var layerTwo: (any LayerTwoReconciling)?
     var bgp: (any BGPReconciling)?
     var interfaces: (any InterfaceSource)?
+    /// Replaces the membership node (and the Secret its key comes from).
+    var membership: MembershipFactory?
 }

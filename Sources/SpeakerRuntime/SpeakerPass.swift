@@ -63,11 +63,16 @@ struct SpeakerPass {
 
     // MARK: - The network half
 
-    static func network(_ input: Input) -> Network {
+    /// Every Service's plan for this node: the addresses it announces, the candidates and the reasons.
+    static func plan(_ input: Input) -> Plan {
         var snapshot = ClusterSnapshot(configuration: input.configuration, services: input.services,
                                        endpointSlices: input.endpointSlices, nodes: input.nodes, liveMembers: input.liveMembers)
         snapshot.ignoreExcludeLabel = input.ignoreExcludeLabel
-        let plan = AnnouncementPolicy.plan(snapshot, node: input.node)
+        return AnnouncementPolicy.plan(snapshot, node: input.node)
+    }
+
+    static func network(_ input: Input) -> Network {
+        let plan = plan(input)
         let serviceOf = Dictionary(plan.services.values.flatMap { p in p.addresses.map { ($0, p.service) } }, uniquingKeysWith: min)
         let (layer2, unannounceable) = layer2Announcements(plan, serviceOf: serviceOf, interfaces: input.interfaces,
                                                            excludes: input.interfaceExcludes)

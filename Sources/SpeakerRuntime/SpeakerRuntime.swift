@@ -73,6 +73,7 @@ public final class SpeakerRuntime: Sendable {
     let announcer: any LayerTwoReconciling
     let sessions: any BGPReconciling
     let interfaceSource: any InterfaceSource
+    private let membershipFactory: MembershipFactory?
     let reporter: StatusReporter
     let conflicts: ConflictSink
     private let state: Mutex<State>
@@ -83,7 +84,7 @@ public final class SpeakerRuntime: Sendable {
 
     struct State {
         var debug: DebugState
-        var membership: MembershipNode?
+        var membership: (any MembershipService)?
         var memberAddresses: [String: SocketAddress] = [:]
         var interfaces: [NetworkInterface]?
         var recentChanges: [String] = []
@@ -122,6 +123,7 @@ public final class SpeakerRuntime: Sendable {
         layerTwoMetrics = LayerTwoMetrics()
         sessions = adapters.bgp ?? PeerSessions(logger: l, factory: metricsFactory)
         interfaceSource = adapters.interfaces ?? NetlinkInterfaces(logger: l)
+        membershipFactory = adapters.membership
         reporter = StatusReporter(client: client, namespace: options.namespace, node: options.nodeName, instance: options.instance,
                                   logger: l, metrics: metrics)
         state = Mutex(State(debug: DebugState(node: options.nodeName)))
@@ -198,11 +200,10 @@ public final class SpeakerRuntime: Sendable {
             } else {
                 slices = inputs.slices.snapshot()
             }
-            var snapshot = ClusterSnapshot(configuration: inputs.configuration, services: services, endpointSlices: slices,
-                                           nodes: inputs.nodes, liveMembers: inputs.live)
-            snapshot.ignoreExcludeLabel = options.ignoreExcludeLabel
-            d.services = AnnouncementPolicy.plan(snapshot, node: options.nodeName).services.values
-                .sorted { $0.service < $1.service }.map(ServiceExplanation.init)
+            let input = SpeakerPass.Input(node: options.nodeName, configuration: inputs.configuration, services: services,
+                                          endpointSlices: slices, nodes: inputs.nodes, interfaces: [], liveMembers: inputs.live,
+                                          ignoreExcludeLabel: options.ignoreExcludeLabel)
+            d.services = SpeakerPass.plan(input).services.values.sorted { $0.service < $1.service }.map(ServiceExplanation.init)
             if service == nil {
                 let services = d.services
                 state.withLock { s in if s.debug.passes == base.passes { s.explained = (base.passes, now, services) } }
@@ -276,7 +277,7 @@ public final class SpeakerRuntime: Sendable {
             + signals.map { signal in { for await _ in signal { self.pull.yield() } } }
     }
 
-    private func runMembership(_ membership: MembershipNode) async {
+    private func runMembership(_ membership: any MembershipService) async {
         do { try await membership.run() } catch {
             logger.error("membership stopped", metadata: ["error": "\(error)"])
         }
@@ -299,7 +300,7 @@ public final class SpeakerRuntime: Sendable {
     }
 
     /// Leave first (the next owner takes over while this node still answers), then stop answering, then Cease.
-    private func stopInOrder(membership: MembershipNode?) async {
+    private func stopInOrder(membership: (any MembershipService)?) async {
         let begin = ContinuousClock.now
         if let membership {
             membership.stop()
@@ -313,35 +314,34 @@ public final class SpeakerRuntime: Sendable {
         logger.info("stopped announcing", metadata: ["seconds": "\(PeerSessions.seconds(ContinuousClock.now - begin))"])
     }
 
-    private func makeMembership() async -> MembershipNode? {
+    private func makeMembership() async -> (any MembershipService)? {
         let m = options.membership
-        func off(_ why: String) -> MembershipNode? {
+        func off(_ why: String) -> (any MembershipService)? {
             logger.warning("membership is off; node conditions decide who announces, as MetalLB without memberlist", metadata: ["reason": "\(why)"])
             state.withLock { $0.debug.membership.enabled = false; $0.debug.membership.disabledReason = why }
             return nil
         }
         guard m.enabled else { return off("disabled by flag") }
-        var secret = m.secret
-        if secret == nil {
-            do {
-                let s = try await client.get(.secrets, namespace: options.namespace, name: m.secretName)
-                secret = s.data?["secretkey"].flatMap { Data(base64Encoded: $0) }.map { Array($0) }
-                if secret == nil { return off("Secret \(options.namespace)/\(m.secretName) has no \"secretkey\"") }
-            } catch {
-                return off("cannot read Secret \(options.namespace)/\(m.secretName): \(error)")
-            }
-        }
-        guard let secret, !secret.isEmpty else { return off("the membership key is empty") }
-        // Not the clock: the generation starts at 1 and the others tell a restarted speaker where to go on
-        // (FailureDetector.incarnation), so a clock set back cannot lock a speaker out.
-        var configuration = MembershipNode.Configuration(name: options.nodeName, incarnation: 1)
-        configuration.bindHost = m.bindHost
-        configuration.port = m.port
-        configuration.detector.interval = m.interval
-        configuration.detector.timeout = m.timeout
-        let key = SymmetricKey(data: SHA256.hash(data: secret))
-        let node = MembershipNode(configuration: configuration, key: key, logger: logger, heartbeatGaps: metrics.heartbeatGap) { [weak self] changes, alive in
+        let onChange: @Sendable ([FailureDetector.Change], Set<String>) -> Void = { [weak self] changes, alive in
             self?.membershipChanged(changes, alive: alive)
+        }
+        let node: any MembershipService
+        if let membershipFactory {
+            node = membershipFactory(onChange)
+        } else {
+            let key: SymmetricKey
+            switch await membershipKey() {
+            case .success(let k): key = k
+            case .failure(let why): return off(why.description)
+            }
+            // Not the clock: the generation starts at 1 and the others tell a restarted speaker where to go on
+            // (FailureDetector.incarnation), so a clock set back cannot lock a speaker out.
+            var configuration = MembershipNode.Configuration(name: options.nodeName, incarnation: 1)
+            configuration.bindHost = m.bindHost
+            configuration.port = m.port
+            configuration.detector.interval = m.interval
+            configuration.detector.timeout = m.timeout
+            node = MembershipNode(configuration: configuration, key: key, logger: logger, heartbeatGaps: metrics.heartbeatGap, onChange: onChange)
         }
         state.withLock { s in
             s.membership = node
@@ -349,6 +349,28 @@ public final class SpeakerRuntime: Sendable {
             s.debug.membership.port = m.port
         }
         return node
+    }
+
+    /// The membership key: the flag's secret, or the Secret's `secretkey`, hashed to 32 bytes.
+    private func membershipKey() async -> Result<SymmetricKey, MembershipKeyProblem> {
+        let m = options.membership
+        var secret = m.secret
+        if secret == nil {
+            do {
+                let s = try await client.get(.secrets, namespace: options.namespace, name: m.secretName)
+                secret = s.data?["secretkey"].flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+                if secret == nil { return .failure(.init("Secret \(options.namespace)/\(m.secretName) has no \"secretkey\"")) }
+            } catch {
+                return .failure(.init("cannot read Secret \(options.namespace)/\(m.secretName): \(error)"))
+            }
+        }
+        guard let secret, !secret.isEmpty else { return .failure(.init("the membership key is empty")) }
+        return .success(SymmetricKey(data: SHA256.hash(data: secret)))
+    }
+
+    struct MembershipKeyProblem: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     private func membershipChanged(_ changes: [FailureDetector.Change], alive: Set<String>) {
@@ -439,7 +461,7 @@ public final class SpeakerRuntime: Sendable {
                   let address = try? SocketAddress(ipAddress: ip, port: options.membership.port) else { continue }
             members[name] = address
         }
-        let membership = state.withLock { s -> MembershipNode? in
+        let membership = state.withLock { s -> (any MembershipService)? in
             guard s.memberAddresses != members else { return nil }
             s.memberAddresses = members
             return s.membership

@@ -6,6 +6,8 @@ import KubernetesEmulator
 import KubernetesModel
 import LoadBalancerConfig
 import Logging
+import Membership
+import NIOCore
 import Netlink
 import NetworkPrimitives
 import Synchronization
@@ -48,6 +50,41 @@ struct FixedInterfaces: InterfaceSource {
         onChange(interfaces)
         try? await Task.sleep(for: .seconds(3600))
     }
+}
+
+/// Membership as the test says: who is alive, whether the socket talks, and the members the runtime set.
+final class ScriptedMembership: MembershipService {
+    struct State {
+        var alive: Set<String>
+        var talking = true
+        var members: [String] = []
+        var stopped = false
+    }
+    let state: Mutex<State>
+    let onChange: @Sendable ([FailureDetector.Change], Set<String>) -> Void
+
+    init(alive: Set<String>, onChange: @escaping @Sendable ([FailureDetector.Change], Set<String>) -> Void) {
+        state = Mutex(State(alive: alive))
+        self.onChange = onChange
+    }
+
+    var alive: Set<String> { state.withLock { $0.alive } }
+    var talking: Bool { state.withLock { $0.talking } }
+    var lastError: String? { talking ? nil : "sendmsg: Operation not permitted (errno: 1)" }
+    var rejectedDatagrams: Int { 0 }
+    var socketFailures: Int { talking ? 0 : 1 }
+    func setMembers(_ members: [String: SocketAddress]) { state.withLock { $0.members = members.keys.sorted() } }
+    func run() async throws {
+        while !state.withLock({ $0.stopped }) { try await Task.sleep(for: .milliseconds(20)) }
+    }
+    func stop() { state.withLock { $0.stopped = true } }
+
+    /// The detector declares `name` dead.
+    func lose(_ name: String) {
+        let alive = state.withLock { s in s.alive.remove(name); return s.alive }
+        onChange([.down(name, reason: "no heartbeat for 157 ms")], alive)
+    }
+    func setTalking(_ talking: Bool) { state.withLock { $0.talking = talking } }
 }
 
 /// The whole speaker runtime, without root: informers, configuration, the pass, status objects, events and
@@ -107,21 +144,77 @@ struct SpeakerRuntimeAdapterTests {
         await client.shutdown()
     }
 
-    static func seed(_ client: KubernetesClient) async throws {
+    /// Two nodes; the Service's address ranks node-b first, so node-a announces it only once membership says node-b
+    /// is gone. A membership socket that cannot talk fails readiness.
+    @Test("membership through its adapter: the members are the Nodes, a lost member's address is taken over, a silent socket fails readiness")
+    func membership() async throws {
+        let ip = try #require((10...250).map { "192.0.2.\($0)" }.first { LabFixture.expectedOwner($0, among: ["node-a", "node-b"]) == "node-b" })
+        let certs = try SelfSignedCertificates(hosts: ["127.0.0.1"])
+        let state = try EmulatorState(store: ObjectStore(now: { KubeTime.micro() }, makeUID: { UUID().uuidString.lowercased() }))
+        let server = try await EmulatorServer(handler: APIHandler(state: state, serverAddress: "127.0.0.1"),
+                                              options: .init(tls: try certs.serverConfiguration()))
+        var config = ClientConfiguration(server: "https://127.0.0.1:\(server.port)", certificateAuthorityPEM: Array(certs.caPEM.utf8))
+        config.qps = 0
+        let client = try KubernetesClient(configuration: config)
+        let layerTwo = RecordingLayerTwo()
+        let made = Mutex<ScriptedMembership?>(nil)
+        let factory: MembershipFactory = { onChange in
+            let m = ScriptedMembership(alive: ["node-a", "node-b"], onChange: onChange)
+            made.withLock { $0 = m }
+            return m
+        }
+        let runtime = SpeakerRuntime(client: client, options: SpeakerRuntime.Options(nodeName: "node-a"), logger: Logger(label: "test"),
+                                     metricsFactory: NOOPMetricsHandler.instance,
+                                     adapters: Adapters(layerTwo: layerTwo, bgp: RecordingBGP(),
+                                                        interfaces: FixedInterfaces(interfaces: [Fixture.interface("eth0", index: 2, addresses: ["192.0.2.11/24"])]),
+                                                        membership: factory))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { group.cancelAll() }
+            try await Self.seed(client, ip: ip, nodes: ["node-a": "192.0.2.11", "node-b": "192.0.2.12"])
+            group.addTask { try await runtime.run() }
+
+            #expect(try await eventuallyAsync(20) { runtime.isReady && layerTwo.updates.withLock { $0 } > 0 })
+            let membership = try #require(made.withLock { $0 })
+            #expect(membership.state.withLock { $0.members } == ["node-a", "node-b"], "the members follow the Nodes")
+            #expect(layerTwo.desired.withLock { $0 } == [], "node-b ranks first for \(ip) and is alive")
+            #expect(runtime.notReadyReason == nil)
+
+            membership.lose("node-b")
+            #expect(try await eventuallyAsync(10) { layerTwo.desired.withLock { $0 } == ["\(ip) eth0"] }, "node-a takes \(ip) over")
+            #expect(runtime.debugState().membership.recentChanges.first?.hasSuffix("node-b down: no heartbeat for 157 ms") == true)
+
+            membership.setTalking(false)
+            #expect(runtime.notReadyReason == "membership socket down: sendmsg: Operation not permitted (errno: 1)")
+            membership.setTalking(true)
+            #expect(runtime.notReadyReason == nil)
+
+            runtime.shutdown()
+            #expect(try await eventuallyAsync(10) { membership.state.withLock { $0.stopped } }, "shutdown leaves membership")
+        }
+        await client.shutdown()
+    }
+
+    static func seed(_ client: KubernetesClient, ip: String = "192.0.2.10", nodes: [String: String] = ["node-a": "192.0.2.11"]) async throws {
         for ns in ["metallb-system", "default"] {
             _ = try? await client.create(.namespaces, Namespace(metadata: ObjectMeta(name: ns)))
         }
         _ = try await client.create(.ipAddressPools, namespace: "metallb-system", pool)
         _ = try await client.create(.l2Advertisements, namespace: "metallb-system", l2)
-        _ = try await client.create(.nodes, Fixture.node("node-a", internalIP: "192.0.2.11"))
-        var service = Fixture.service("web", ip: "192.0.2.10")
+        for (name, address) in nodes.sorted(by: { $0.key < $1.key }) {
+            _ = try await client.create(.nodes, Fixture.node(name, internalIP: address))
+            // As the real API server, the emulator drops the status of a create.
+            _ = try await client.patch(.nodes, name: name, .merge(["status": ["addresses": [["type": "InternalIP", "address": .string(address)]]]]),
+                                       subresource: "status")
+        }
+        var service = Fixture.service("web", ip: ip)
         let status = service.status
         service.status = nil
         _ = try await client.create(.services, namespace: "default", service)
         _ = try await client.patch(.services, namespace: "default", name: "web",
                                    .merge(["status": ["loadBalancer": ["ingress": [["ip": .string(status?.loadBalancer?.ingress?.first?.ip ?? "")]]]]]),
                                    subresource: "status")
-        _ = try await client.create(.endpointSlices, namespace: "default", Fixture.endpoints("web", on: ["node-a"]))
+        _ = try await client.create(.endpointSlices, namespace: "default", Fixture.endpoints("web", on: nodes.keys.sorted()))
     }
 
     static func verdict(_ client: KubernetesClient) async throws -> String? {
