@@ -156,7 +156,7 @@ public enum AnnouncementPolicy {
         for ip in ips {
             for ad in selecting {
                 let prefix = IPPrefix(masking: ip, length: ad.aggregationLength(for: ip.family))
-                let targets = peers.filter { ad.peers.isEmpty || ad.peers.contains($0.name) }.map(\.name).sorted()
+                let targets = peers.filter { (ad.peers.isEmpty || ad.peers.contains($0.name)) && $0.carries(ip.family) }.map(\.name).sorted()
                 var attrs = RouteAttributes(localPreference: ad.localPref)
                 for c in ad.communities {
                     switch c {

@@ -16,6 +16,9 @@ public struct AdjRIBOut: Sendable {
 
     public mutating func reset() { sent = [:] }
 
+    /// Forgets what was sent of one family, so that the next `updates` sends all of it again (a route refresh).
+    public mutating func forget(_ family: IPFamily) { sent = sent.filter { $0.key.family != family } }
+
     /// UPDATE bodies (without the 19-byte header) that bring the peer from what it has to `desired`.
     public mutating func updates(to desired: [IPPrefix: PathAttributes], fourOctetAS: Bool) -> [ByteBuffer] {
         var withdrawals: [IPPrefix] = []

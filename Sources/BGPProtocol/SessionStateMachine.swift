@@ -12,6 +12,8 @@ public struct SessionStateMachine: Sendable {
         public var holdTime: Duration = .seconds(90)
         /// Keepalive interval; nil = a third of the negotiated hold time.
         public var keepaliveTime: Duration?
+        /// The address families offered (MP-BGP). MetalLB's rule: the session's transport family, and the other one
+        /// too with `dualStackAddressFamily` (`families(transport:dualStack:)`).
         public var families: [IPFamily] = [.ipv4, .ipv6]
         /// Advertise RFC 4724 graceful restart (routers keep our routes for `restartTime` while we restart). The
         /// forwarding bit is set: traffic to service IPs is forwarded by kube-proxy, which a speaker restart leaves alone.
@@ -25,6 +27,11 @@ public struct SessionStateMachine: Sendable {
             self.localASN = localASN
             self.peerASN = peerASN
             self.routerID = routerID
+        }
+
+        /// The families a session over `transport` carries: that one alone, or both (IPv4 first) when dual-stack.
+        public static func families(transport: IPFamily, dualStack: Bool) -> [IPFamily] {
+            dualStack ? [.ipv4, .ipv6] : [transport]
         }
     }
 
@@ -41,6 +48,8 @@ public struct SessionStateMachine: Sendable {
         public var peerRouterID: IPv4Address
         public var peerGracefulRestart: Bool
         public var peerCapabilities: [Capability]
+        /// Both sides advertised RFC 7313 enhanced route refresh: a refresh is framed by BoRR and EoRR.
+        public var enhancedRouteRefresh: Bool
     }
 
     public enum Action: Hashable, Sendable {
@@ -56,6 +65,9 @@ public struct SessionStateMachine: Sendable {
         /// An UPDATE was accepted (Beacon keeps no routes from peers: this is for counting and logs). `treatedAsWithdraw`
         /// is RFC 7606's verdict on attribute errors that do not reset the session, with the reason.
         case updateReceived(announced: Int, withdrawn: Int, treatedAsWithdraw: String?)
+        /// The peer asked for our routes of this family again (RFC 2918 ROUTE-REFRESH): send the whole Adj-RIB-Out
+        /// of that family, between BoRR and EoRR when enhanced route refresh was negotiated.
+        case refresh(IPFamily)
     }
 
     public let configuration: Configuration
@@ -158,7 +170,13 @@ public struct SessionStateMachine: Sendable {
             } catch {
                 return fail("malformed UPDATE from peer: \(error)", notify: error)
             }
-        case (.established, .keepalive), (.established, .routeRefresh):
+        case (.established, .routeRefresh(let afi, let subtype, let safi)):
+            if let neg = negotiated, neg.holdTime != .zero { holdDeadline = now + neg.holdTime }
+            // A request (subtype 0) for a family of this session; a family we did not negotiate is ignored (RFC 2918
+            // §4), and so are the peer's BoRR/EoRR (they frame the peer's own routes, which Beacon does not keep).
+            guard subtype == 0, safi == 1, let family = IPFamily(afi: afi), negotiated?.families.contains(family) == true else { return [] }
+            return [.refresh(family)]
+        case (.established, .keepalive):
             if let neg = negotiated, neg.holdTime != .zero { holdDeadline = now + neg.holdTime }
             return []
         case (_, .notification(let n)):
@@ -210,6 +228,7 @@ public struct SessionStateMachine: Sendable {
     func openMessage() -> OpenMessage {
         var caps: [Capability] = configuration.families.map { .multiprotocol(afi: $0.afi, safi: 1) }
         caps.append(.routeRefresh)
+        caps.append(.enhancedRouteRefresh)
         caps.append(.fourOctetASN(configuration.localASN))
         if configuration.gracefulRestart {
             caps.append(.gracefulRestart(restarting: false, notification: false, time: configuration.restartTime,
@@ -226,6 +245,7 @@ public struct SessionStateMachine: Sendable {
         var families: Set<IPFamily> = []
         var peerMP = false
         var gr = false
+        var enhanced = false
         for c in open.capabilities {
             switch c {
             case .fourOctetASN(let asn): peerAS = asn; fourOctet = true
@@ -233,6 +253,7 @@ public struct SessionStateMachine: Sendable {
                 peerMP = true
                 if safi == 1, let f = IPFamily(afi: afi) { families.insert(f) }
             case .gracefulRestart: gr = true
+            case .enhancedRouteRefresh: enhanced = true
             default: break
             }
         }
@@ -246,6 +267,7 @@ public struct SessionStateMachine: Sendable {
         let keepalive: Duration
         if let k = configuration.keepaliveTime, hold != .zero { keepalive = min(k, hold / 3) } else { keepalive = hold / 3 }
         return .success(Negotiated(holdTime: hold, keepaliveTime: keepalive, fourOctetAS: fourOctet, families: common,
-                                   peerRouterID: open.identifier, peerGracefulRestart: gr, peerCapabilities: open.capabilities))
+                                   peerRouterID: open.identifier, peerGracefulRestart: gr, peerCapabilities: open.capabilities,
+                                   enhancedRouteRefresh: enhanced))
     }
 }

@@ -49,6 +49,10 @@ public final class BGPSession: Sendable {
         public var messagesReceived: [String: Int] = [:]
         /// Prefixes the peer announced to us (counted and dropped: Beacon does not import routes).
         public var prefixesReceived = 0
+        /// Families negotiated on the session whose routes are not sent, with the reason (no next hop of that family).
+        public var withheld: [IPFamily: String] = [:]
+        /// Route refreshes the peer asked for and got.
+        public var refreshes = 0
     }
 
     /// How `run()` ends when its task is cancelled.
@@ -71,7 +75,7 @@ public final class BGPSession: Sendable {
         var status = Status()
         var routes: [IPPrefix: PathAttributes] = [:]
         var stopMode = StopMode.cease
-        var localAddress: IPAddress?
+        var nextHops = NextHops()
         /// The open connection once OPEN was sent: where a cancelled session writes its Cease.
         var channel: (any Channel)?
     }
@@ -162,6 +166,13 @@ public final class BGPSession: Sendable {
                             observe("state Established (hold \(negotiated.holdTime), keepalive \(negotiated.keepaliveTime), families \(negotiated.families.map(\.description).joined(separator: ","))\(negotiated.peerGracefulRestart ? ", peer supports graceful restart" : ""))")
                             rib.reset()
                             pending += await advertise(&rib, negotiated: negotiated, channel: connection, endOfRIB: true)
+                        case .refresh(let family):
+                            guard let negotiated = fsm.negotiated else { continue }
+                            observe("peer asked for a route refresh (\(family))")
+                            shared.withLock { $0.status.refreshes += 1 }
+                            rib.forget(family)
+                            pending += await advertise(&rib, negotiated: negotiated, channel: connection, endOfRIB: false,
+                                                       refreshing: family)
                         case .updateReceived(let announced, _, let treated):
                             shared.withLock { $0.status.prefixesReceived += announced }
                             if let treated {
@@ -195,8 +206,9 @@ public final class BGPSession: Sendable {
                     case .connected(let g, let c):
                         guard g == generation, fsm.state == .connect else { try? await c.close(); continue }
                         connection = c
-                        let local = c.localAddress?.ipAddress.flatMap { try? IPAddress($0) }
-                        shared.withLock { $0.localAddress = local }
+                        let local = c.localAddress?.ipAddress.flatMap { try? IPAddress($0) }?.unmapped
+                        let hops = local.map(NextHops.forSession) ?? NextHops()
+                        shared.withLock { $0.nextHops = hops }
                         observe("TCP connected from \(c.localAddress?.ipAddress ?? "?"):\(c.localAddress?.port ?? 0)")
                         pending = fsm.connected(now: now())
                     case .connectFailed(let g, let reason):
@@ -254,11 +266,11 @@ public final class BGPSession: Sendable {
         }
     }
 
-    /// Sends the differences between the Adj-RIB-Out and the wanted routes (plus End-of-RIB after establishment).
     /// What one peer gets: eBGP prepends our AS and never carries LOCAL_PREF; iBGP defaults LOCAL_PREF to 100 (RFC 4271
-    /// §5.1.5); a missing next hop becomes our end of the session (for IPv6 routes over an IPv4 session, its
-    /// IPv4-mapped form, as GoBGP does).
-    func sessionAttributes(_ a: PathAttributes, local: IPAddress?) -> PathAttributes {
+    /// §5.1.5); a missing next hop becomes this node's address of the route's family on the session's interface (its
+    /// own end of the session for the transport's family). Nil when there is no such address: the route is withheld
+    /// rather than sent with a next hop the router cannot use.
+    func sessionAttributes(_ a: PathAttributes, family: IPFamily, nextHops: NextHops) -> PathAttributes? {
         var out = a
         let c = configuration.fsm
         if configuration.isEBGP {
@@ -267,36 +279,51 @@ public final class BGPSession: Sendable {
         } else if out.localPreference == nil {
             out.localPreference = 100
         }
-        switch local {
-        case .v4(let v4)?:
-            if out.nextHop == nil { out.nextHop = v4 }
-            if out.nextHopIPv6 == nil { out.nextHopIPv6 = IPv6Address(0xffff_0000_0000 | UInt128(v4.value)) }
-        case .v6(let v6)?:
-            if out.nextHopIPv6 == nil { out.nextHopIPv6 = v6 }
-        case nil: break
+        switch (family, nextHops.address(for: family)) {
+        case (.ipv4, .success(.v4(let v4))): if out.nextHop == nil { out.nextHop = v4 }
+        case (.ipv6, .success(.v6(let v6))): if out.nextHopIPv6 == nil { out.nextHopIPv6 = v6 }
+        default:
+            if family == .ipv4 && out.nextHop == nil { return nil }
+            if family == .ipv6 && out.nextHopIPv6 == nil { return nil }
         }
         return out
     }
 
-    private var localAddress: IPAddress? {
-        shared.withLock { $0.localAddress }
-    }
-
+    /// Sends the differences between the Adj-RIB-Out and the wanted routes (plus End-of-RIB after establishment;
+    /// framed by BoRR and EoRR when answering an enhanced route refresh for `refreshing`).
     private func advertise(_ rib: inout AdjRIBOut, negotiated: SessionStateMachine.Negotiated,
-                           channel: (any Channel)?, endOfRIB: Bool) async -> [SessionStateMachine.Action] {
+                           channel: (any Channel)?, endOfRIB: Bool, refreshing: IPFamily? = nil) async -> [SessionStateMachine.Action] {
         guard let channel else { return [] }
-        let local = localAddress
-        let wanted = shared.withLock { $0.routes }.filter { negotiated.families.contains($0.key.family) }
-            .mapValues { self.sessionAttributes($0, local: local) }
+        let (routes, nextHops) = shared.withLock { ($0.routes, $0.nextHops) }
+        var wanted: [IPPrefix: PathAttributes] = [:]
+        var withheld: [IPFamily: String] = [:]
+        for (prefix, attributes) in routes where negotiated.families.contains(prefix.family) {
+            if let a = sessionAttributes(attributes, family: prefix.family, nextHops: nextHops) {
+                wanted[prefix] = a
+            } else if withheld[prefix.family] == nil, case .failure(let missing) = nextHops.address(for: prefix.family) {
+                withheld[prefix.family] = "\(missing)"
+            }
+        }
+        let newlyWithheld = shared.withLock { s in
+            defer { s.status.withheld = withheld }
+            return withheld.filter { s.status.withheld[$0.key] != $0.value }
+        }
+        for (family, why) in newlyWithheld.sorted(by: { $0.key < $1.key }) {
+            logger.warning("BGP routes of a family not sent on this session", metadata: ["family": "\(family)", "reason": "\(why)"])
+            observe("\(family) routes withheld: \(why)")
+        }
         var bodies = rib.updates(to: wanted, fourOctetAS: negotiated.fourOctetAS)
         if endOfRIB { bodies += negotiated.families.map { UpdateMessage.endOfRIB($0).encode(fourOctetAS: negotiated.fourOctetAS) } }
         // Coalesce many UPDATEs into few writes.
         var batch = ByteBuffer()
+        let framed = refreshing.flatMap { negotiated.enhancedRouteRefresh ? $0 : nil }
+        if let framed { batch.writeBGPMessage(.routeRefresh(afi: framed.afi, subtype: 1, safi: 1)) }
         do {
             for body in bodies {
                 batch.writeBGPMessage(.update(body))
                 if batch.readableBytes > 60_000 { try await channel.writeAndFlush(batch).get(); batch = ByteBuffer() }
             }
+            if let framed { batch.writeBGPMessage(.routeRefresh(afi: framed.afi, subtype: 2, safi: 1)) }
             if batch.readableBytes > 0 { try await channel.writeAndFlush(batch).get() }
         } catch {
             rib.reset()

@@ -155,6 +155,13 @@ public struct BGPPeer: Hashable, Sendable {
     public func selectsNode(labels: [String: String]) -> Bool {
         nodeSelectors.isEmpty || nodeSelectors.contains { $0.matches(labels) }
     }
+
+    /// MetalLB's rule: a session carries its transport's address family, and both with `dualStackAddressFamily`
+    /// (an unnumbered session, over IPv6 link-local, carries both).
+    public func carries(_ family: IPFamily) -> Bool {
+        guard let address else { return true }
+        return dualStackAddressFamily || address.family == family
+    }
 }
 
 /// A BFDProfile after validation, with MetalLB's defaults filled in.

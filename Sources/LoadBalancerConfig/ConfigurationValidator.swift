@@ -619,6 +619,9 @@ struct ConfigurationValidator {
             if beacon { warning(m, "spec.vrf", "VRFs are not supported by Beacon's BGP speaker yet: this peer gets no session (it is never peered from the default table instead)") }
         }
         if s.disableMP == true && native { error(m, "spec.disableMP", "disableMP is not supported by MetalLB's native BGP mode") }
+        if s.disableMP == true && beacon {
+            warning(m, "spec.disableMP", "disableMP has no effect, as in MetalLB: a session carries its transport's address family, and both with dualStackAddressFamily")
+        }
         if s.dualStackAddressFamily == true && native {
             error(m, "spec.dualStackAddressFamily", "dualStackAddressFamily is not supported by MetalLB's native BGP mode")
         }

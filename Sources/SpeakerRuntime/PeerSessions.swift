@@ -51,6 +51,8 @@ final class PeerSessions: Sendable {
         fsm.holdTime = peer.holdTime
         fsm.keepaliveTime = peer.keepaliveTime
         fsm.gracefulRestart = peer.enableGracefulRestart
+        // MetalLB's rule: a session carries its transport's family; dualStackAddressFamily adds the other one.
+        fsm.families = [.ipv4, .ipv6].filter(peer.carries)
         var c = BGPSession.Configuration(peer: address, fsm: fsm)
         c.port = Int(peer.port)
         c.sourceAddress = peer.sourceAddress

@@ -36,7 +36,9 @@ struct BGPProbe: AsyncParsableCommand {
     @Option(name: .customLong("large-community"), help: "Large community to attach (repeatable), e.g. 64512:1:2.") var largeCommunity: [String] = []
     @Option(name: .customLong("local-pref"), help: "LOCAL_PREF (iBGP only).") var localPref: UInt32?
     @Option(name: .customLong("next-hop"), help: "Next hop for IPv4 routes (default: our end of the session).") var nextHop: String?
-    @Option(name: .customLong("next-hop-ipv6"), help: "Next hop for IPv6 routes (default: our end of an IPv6 session).") var nextHopIPv6: String?
+    @Option(name: .customLong("next-hop-ipv6"), help: "Next hop for IPv6 routes (default: our end of an IPv6 session, else a global IPv6 address on its interface).") var nextHopIPv6: String?
+    @Flag(name: .customLong("dual-stack"), help: "Carry both address families (dualStackAddressFamily); without it the session carries its transport's family only.")
+    var dualStack = false
     @Flag(name: .customLong("ebgp-multihop"), help: "eBGP peer is not directly connected (TTL 255 instead of 1).") var multihop = false
     @Option(name: .customLong("ttl-security"), help: "RFC 5082 GTSM: send with TTL 255, accept only packets from at most HOPS hops away.")
     var ttlSecurity: Int?
@@ -91,6 +93,7 @@ struct BGPProbe: AsyncParsableCommand {
         fsm.holdTime = .seconds(holdTime)
         fsm.keepaliveTime = keepaliveTime.map { .seconds($0) }
         fsm.gracefulRestart = gracefulRestart
+        fsm.families = SessionStateMachine.Configuration.families(transport: peerIP.family, dualStack: dualStack)
         var config = BGPSession.Configuration(peer: peerIP, fsm: fsm)
         config.port = port
         config.password = password

@@ -167,6 +167,72 @@ struct SessionStateMachineTests {
         #expect(fsm.state == .established)
     }
 
+    /// MetalLB's rule: the transport's family alone, both with dualStackAddressFamily; the OPEN offers exactly those,
+    /// and the session carries what both sides offered.
+    @Test("families per session", arguments: [
+        (IPFamily.ipv4, false, [IPFamily.ipv4]), (.ipv6, false, [.ipv6]), (.ipv4, true, [.ipv4, .ipv6]), (.ipv6, true, [.ipv4, .ipv6]),
+    ])
+    func families(_ transport: IPFamily, _ dualStack: Bool, _ expected: [IPFamily]) {
+        var c = Self.config
+        c.families = SessionStateMachine.Configuration.families(transport: transport, dualStack: dualStack)
+        #expect(c.families == expected)
+        var fsm = SessionStateMachine(configuration: c)
+        _ = fsm.start()
+        guard case .send(.open(let open))? = fsm.connected(now: .zero).first else { Issue.record("no OPEN"); return }
+        #expect(open.capabilities.filter { if case .multiprotocol = $0 { true } else { false } } == expected.map { .multiprotocol(afi: $0.afi, safi: 1) })
+        #expect(open.capabilities.contains(.routeRefresh) && open.capabilities.contains(.enhancedRouteRefresh))
+        _ = fsm.received(Self.peerOpen(), now: .seconds(1))
+        guard case .established(let n)? = fsm.received(.keepalive, now: .seconds(1)).first else { Issue.record("not up"); return }
+        #expect(n.families == expected)
+    }
+
+    /// RFC 2918: a request for a negotiated family asks for that family's routes again; other families, other SAFIs
+    /// and the peer's own BoRR/EoRR are ignored; each resets the hold timer.
+    @Test("ROUTE-REFRESH requests", arguments: [
+        (UInt16(1), UInt8(0), UInt8(1), [SessionStateMachine.Action.refresh(.ipv4)]),
+        (2, 0, 1, [.refresh(.ipv6)]),
+        (1, 1, 1, []), (1, 2, 1, []), (1, 0, 128, []), (25, 0, 1, []),
+    ])
+    func routeRefresh(_ afi: UInt16, _ subtype: UInt8, _ safi: UInt8, _ expected: [SessionStateMachine.Action]) {
+        var fsm = established()
+        #expect(fsm.received(.routeRefresh(afi: afi, subtype: subtype, safi: safi), now: .seconds(8)) == expected)
+        #expect(fsm.tick(now: .seconds(14)).contains(.send(.notification(.holdTimerExpired()))) == false, "the refresh counts as heard")
+        var v4only = Self.config
+        v4only.families = [.ipv4]
+        var narrow = SessionStateMachine(configuration: v4only)
+        _ = narrow.start(); _ = narrow.connected(now: .zero); _ = narrow.received(Self.peerOpen(), now: .zero); _ = narrow.received(.keepalive, now: .zero)
+        #expect(narrow.received(.routeRefresh(afi: 2, subtype: 0, safi: 1), now: .seconds(1)) == [], "IPv6 was not negotiated")
+    }
+
+    /// Enhanced route refresh counts only when both sides offer it.
+    @Test("enhanced route refresh is negotiated")
+    func enhanced() {
+        var fsm = SessionStateMachine(configuration: Self.config)
+        _ = fsm.start(); _ = fsm.connected(now: .zero)
+        let withIt = BGPMessage.open(OpenMessage(asn: 64512, holdTime: 90, identifier: IPv4Address(192, 0, 2, 1),
+                                                 capabilities: [.ipv4Unicast, .enhancedRouteRefresh, .fourOctetASN(64512)]))
+        _ = fsm.received(withIt, now: .zero)
+        guard case .established(let n)? = fsm.received(.keepalive, now: .zero).first else { Issue.record("not up"); return }
+        #expect(n.enhancedRouteRefresh && n.families == [.ipv4])
+        #expect(established().negotiated?.enhancedRouteRefresh == false)
+    }
+
+    /// After `forget`, the next update sends that family's routes again and nothing of the other.
+    @Test("Adj-RIB-Out forgets one family for a refresh")
+    func forget() throws {
+        var rib = AdjRIBOut()
+        let attrs = PathAttributes(nextHop: IPv4Address(192, 0, 2, 11), nextHopIPv6: try IPv6Address("2001:db8::11"))
+        let routes: [IPPrefix: PathAttributes] = [try IPPrefix("198.51.100.1/32"): attrs, try IPPrefix("2001:db8:5::1/128"): attrs]
+        #expect(rib.updates(to: routes, fourOctetAS: true).count == 2)
+        #expect(rib.updates(to: routes, fourOctetAS: true).isEmpty)
+        rib.forget(.ipv6)
+        let again = rib.updates(to: routes, fourOctetAS: true)
+        #expect(again.count == 1)
+        let u = try UpdateMessage(decoding: again[0], fourOctetAS: true)
+        #expect(u.announced == [try IPPrefix("2001:db8:5::1/128")])
+        #expect(rib.count == 2)
+    }
+
     /// Keepalives every third of the hold time; a silent peer is dropped with Hold Timer Expired after 9 s.
     @Test("keepalives and hold timer")
     func timers() {

@@ -65,6 +65,9 @@ let validCases: [ValidCase] = [
           warnings: ["IPAddressPool/p: address-pools[0].protocol: \"l2\" is not layer2 or bgp; the pool is converted without an advertisement, as MetalLB's converter does"]),
     .init(name: "a VRF peer is accepted with a warning", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, vrf: red}"),
           warnings: ["BGPPeer/p: spec.vrf: VRFs are not supported by Beacon's BGP speaker yet: this peer gets no session (it is never peered from the default table instead)"]),
+    .init(name: "dualStackAddressFamily is accepted as it is", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, dualStackAddressFamily: true}")),
+    .init(name: "disableMP is accepted with a warning that it does nothing", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, disableMP: true}"),
+          warnings: ["BGPPeer/p: spec.disableMP: disableMP has no effect, as in MetalLB: a session carries its transport's address family, and both with dualStackAddressFamily"]),
     .init(name: "a VRF peer in FRR mode", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, vrf: red}"), implementation: .metallbFRR),
     .init(name: "MetalLB native mode accepts a plain IPv4 setup", yaml: docs(pool("p", ["192.0.2.0/24"]), peer("r", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, holdTime: 90s}"), object("BGPAdvertisement", "b", "{communities: [\"65000:1\"], localPref: 50}")), implementation: .metallbNative),
 ]

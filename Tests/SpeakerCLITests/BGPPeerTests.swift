@@ -21,10 +21,20 @@ final class BGPLab {
     var router: String { "\(prefix)-r" }
     var speaker: String { "\(prefix)-s" }
     private(set) var daemon: BackgroundSpeaker?
+    private var zebra: BackgroundSpeaker?
     private var made: [String] = []
 
-    init(_ kind: Kind, routerAS: UInt32 = 64512, neighbors: [Neighbor]) throws {
+    /// FRR only: zebra beside bgpd (routes reach the router's kernel table), and lines added to `router bgp`.
+    struct FRROptions {
+        var zebra = false
+        var routerLines: [String] = []
+        var globalLines: [String] = []
+    }
+    let frr: FRROptions
+
+    init(_ kind: Kind, routerAS: UInt32 = 64512, neighbors: [Neighbor], frr: FRROptions = FRROptions()) throws {
         self.kind = kind
+        self.frr = frr
         prefix = "bcn-bgp-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
         dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(prefix)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -88,15 +98,28 @@ final class BGPLab {
                 if let p = n.password { conf += " neighbor \(n.address) password \(p)\n" }
                 if n.ttlSecurity { conf += " neighbor \(n.address) ttl-security hops 1\n" }
             }
+            for line in frr.routerLines { conf += " \(line)\n" }
+            // Both families on every neighbour, whatever its transport: FRR's common dual-stack configuration.
             conf += " address-family ipv6 unicast\n"
             for n in neighbors { conf += "  neighbor \(n.address) activate\n" }
             conf += " exit-address-family\n"
+            for line in frr.globalLines { conf += "\(line)\n" }
             let frrDir = dir.appendingPathComponent("frr")
             try FileManager.default.createDirectory(at: frrDir, withIntermediateDirectories: true)
             try conf.write(to: frrDir.appendingPathComponent("bgpd.conf"), atomically: true, encoding: .utf8)
+            let zserv = frrDir.appendingPathComponent("zserv.api").path
+            if frr.zebra {
+                try "".write(to: frrDir.appendingPathComponent("zebra.conf"), atomically: true, encoding: .utf8)
+                // zebra always runs as the frr user (it has no option to stay root): its files are frr's.
+                _ = try sh(["chown", "-R", "frr:frr", frrDir.path])
+                zebra = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "/usr/lib/frr/zebra", "-f", frrDir.appendingPathComponent("zebra.conf").path,
+                                                        "-i", frrDir.appendingPathComponent("zebra.pid").path, "--vty_socket", frrDir.path,
+                                                        "-z", zserv, "-P", "0", "--log", "stdout"])
+                #expect((0..<150).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: zserv) })
+            }
             daemon = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "/usr/lib/frr/bgpd", "-f", frrDir.appendingPathComponent("bgpd.conf").path,
                                                     "-i", frrDir.appendingPathComponent("bgpd.pid").path, "--vty_socket", frrDir.path,
-                                                    "-S", "-Z", "-P", "0", "--log", "stdout"])
+                                                    "-S", "-P", "0", "--log", "stdout"] + (frr.zebra ? ["-z", zserv] : ["-Z"]))
             #expect((0..<150).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: frrDir.appendingPathComponent("bgpd.vty").path) })
         case .gobgp:
             var conf = """
@@ -169,8 +192,24 @@ final class BGPLab {
         kill(p.processIdentifier, sig)
     }
 
+    /// vtysh on the FRR router.
+    @discardableResult
+    func vtysh(_ commands: [String]) throws -> String {
+        try sh(["ip", "netns", "exec", router, "vtysh", "--vty_socket", dir.appendingPathComponent("frr").path] + commands.flatMap { ["-c", $0] }).output
+    }
+
+    /// The router's kernel routes for `prefix` (`ip route show`), as the next hops they go via.
+    func kernelNextHops(_ prefix: String) throws -> [String] {
+        let out = try sh(["ip", prefix.contains(":") ? "-6" : "-4", "-n", router, "route", "show", prefix]).output
+        return out.split(whereSeparator: \.isWhitespace).map(String.init).enumerated().compactMap { i, w in
+            i > 0 && out.split(whereSeparator: \.isWhitespace)[i - 1] == "via" ? w : nil
+        }.sorted()
+    }
+
     deinit {
-        if let p = daemon?.process, p.isRunning { kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        for p in [daemon?.process, zebra?.process].compactMap({ $0 }) where p.isRunning {
+            kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL); p.waitUntilExit()
+        }
         for ns in made.reversed() { _ = try? sh(["ip", "netns", "del", ns]) }
         try? FileManager.default.removeItem(at: dir)
     }
@@ -185,7 +224,7 @@ struct BGPPeerTests {
         let lab = try BGPLab(kind, neighbors: [.init(address: "192.0.2.11", asn: 64513)])
         let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
                                                          "--hold-time", "9", "--announce", "198.51.100.10/32", "--announce", "2001:db8:5::10/128",
-                                                         "--next-hop-ipv6", "2001:db8::11", "--community", "65000:7",
+                                                         "--next-hop-ipv6", "2001:db8::11", "--dual-stack", "--community", "65000:7",
                                                          "--large-community", "64513:1:2"])
         #expect(probe.waitFor("Established"), "\(probe.output)")
         #expect(lab.waitForRoute("198.51.100.10", family: .ipv4), "\(kind): \((try? lab.rib(.ipv4).output) ?? "")\n\(probe.output)")

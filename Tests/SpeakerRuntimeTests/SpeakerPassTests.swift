@@ -174,6 +174,28 @@ struct SpeakerPassTests {
         #expect(report.status.bgp.isEmpty && report.bgpAnnounced.isEmpty && report.events.isEmpty)
     }
 
+    /// MetalLB's families per session: an IPv6 address goes to an IPv6 peer, and to an IPv4 peer only with
+    /// dualStackAddressFamily; an IPv4 address likewise.
+    @Test("BGP: each family's routes go to the peers whose sessions carry that family", arguments: [false, true])
+    func bgpFamilies(_ dualStack: Bool) throws {
+        let config = Self.bgp
+            .replacingOccurrences(of: "spec: {addresses: [203.0.113.0/24]}", with: "spec: {addresses: [203.0.113.0/24, \"2001:db8:7::/64\"]}")
+            .replacingOccurrences(of: "peerAddress: 198.51.100.1}", with: "peerAddress: 198.51.100.1, dualStackAddressFamily: \(dualStack)}")
+            + """
+            ---
+            apiVersion: metallb.io/v1beta2
+            kind: BGPPeer
+            metadata: {name: tor6, namespace: metallb-system}
+            spec: {myASN: 64513, peerASN: 64512, peerAddress: "2001:db8::1"}
+
+            """
+        let services = [Fixture.service("v4", ip: "203.0.113.10"), Fixture.service("v6", ip: "2001:db8:7::10")]
+        let slices = [Fixture.endpoints("v4", on: ["node-a"]), Fixture.endpoints("v6", on: ["node-a"])]
+        let network = SpeakerPass.network(try Self.input(config, node: "node-a", services: services, slices: slices))
+        #expect(network.routes["tor"]?.keys.map(\.description).sorted() == (dualStack ? ["2001:db8:7::10/128", "203.0.113.10/32"] : ["203.0.113.10/32"]))
+        #expect(network.routes["tor6"]?.keys.map(\.description) == ["2001:db8:7::10/128"])
+    }
+
     @Test("an address outside every pool is a problem of the plan, announced by no one")
     func outsidePools() throws {
         let input = try Self.input(services: [Fixture.service("web", ip: "198.51.100.200")])
