@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "ControllerRuntime",
             dependencies: ["AddressAllocator", "ConfigurationWatch", "LoadBalancerConfig", "KubernetesModel", "KubernetesClient", "NetworkPrimitives",
-                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+                           "MetricsText", .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // The speaker's allocator controls: glibc's mallopt/malloc_trim/mallinfo2, or jemalloc's mallctl when linked.

@@ -102,12 +102,8 @@ public enum AnnouncementPolicy {
         for name in names {
             let labels = nodes[name]?.metadata.labels ?? [:]
             var c = RankedCandidate(node: name, weight: 0, hash: rankHash(node: name, ip: firstIP))
-            if !members.contains(name) {
-                c.excluded = .notAMember
-            } else if nodes[name]?.isNetworkUnavailable == true {
-                c.excluded = .networkUnavailable
-            } else if !snapshot.ignoreExcludeLabel, labels[excludeLabel] != nil {
-                c.excluded = .excludedByLabel(excludeLabel)
+            if let why = nodeExclusion(name, node: nodes[name], members: members, ignoreExcludeLabel: snapshot.ignoreExcludeLabel) {
+                c.excluded = why
             } else if !ads.contains(where: { $0.selectsNode(labels: labels) }) {
                 c.excluded = .notSelectedByAdvertisement
             } else if local, !endpointNodes.contains(name) {
@@ -140,6 +136,30 @@ public enum AnnouncementPolicy {
         plan.interfaces = selecting.contains { $0.interfaces.isEmpty } ? [] : Array(Set(selecting.flatMap(\.interfaces))).sorted()
         plan.decision = .announce
         return plan
+    }
+
+    /// Why a node cannot announce in layer 2 whatever the Service: not a live member, NetworkUnavailable, or the
+    /// exclude label.
+    static func nodeExclusion(_ name: String, node: Node?, members: Set<String>, ignoreExcludeLabel: Bool) -> CandidateExclusion? {
+        if !members.contains(name) { return .notAMember }
+        if node?.isNetworkUnavailable == true { return .networkUnavailable }
+        if !ignoreExcludeLabel, node?.metadata.labels?[excludeLabel] != nil { return .excludedByLabel(excludeLabel) }
+        return nil
+    }
+
+    /// For each L2Advertisement, the nodes that can announce for it now: the live members it selects that are
+    /// neither NetworkUnavailable nor excluded by label. An advertisement with none leaves its Services unannounced.
+    public static func layer2Nodes(_ snapshot: ClusterSnapshot) -> [String: [String]] {
+        let nodes = Dictionary(snapshot.nodes.map { ($0.metadata.name ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        let members = snapshot.liveMembers ?? Set(nodes.keys)
+        var out: [String: [String]] = [:]
+        for ad in snapshot.configuration.l2Advertisements {
+            out[ad.name] = nodes.keys.sorted().filter { name in
+                nodeExclusion(name, node: nodes[name], members: members, ignoreExcludeLabel: snapshot.ignoreExcludeLabel) == nil
+                    && ad.selectsNode(labels: nodes[name]?.metadata.labels ?? [:])
+            }
+        }
+        return out
     }
 
     static func bgp(ips: [IPAddress], ads: [BGPAdvertisement], config: Configuration, node: Node?, nodeName: String,

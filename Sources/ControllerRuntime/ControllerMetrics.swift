@@ -2,6 +2,7 @@ import AddressAllocator
 import KubernetesClient
 import NetworkPrimitives
 import CoreMetrics
+import MetricsText
 import Synchronization
 
 /// The controller's metrics, with MetalLB's names so existing dashboards and the Helm chart's alerts
@@ -23,6 +24,9 @@ public struct ControllerMetrics: Sendable {
     var configStale: Gauge { client.configStale }
     let allocation: Timer
     private let pools = PoolGauges()
+    /// `beacon_allocator_address_assigned{service,pool,ip}`: served with the registry's metrics (`scraped`).
+    let assigned = AssignedAddresses()
+    public var scraped: [any ScrapedFamilies] { [assigned] }
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
@@ -33,6 +37,25 @@ public struct ControllerMetrics: Sendable {
     /// Sets every pool's gauges; pools no longer configured lose theirs.
     func record(_ statistics: [PoolStatistics]) {
         pools.update(statistics, factory: factory)
+    }
+}
+
+/// `beacon_allocator_address_assigned{service,pool,ip}`, 1 for each address the controller has assigned, written at
+/// each scrape from the allocator's table. Beside the speakers' `metallb_speaker_announced` it answers "which assigned
+/// address does nobody announce" (the `BeaconAddressNotAnnounced` alert). Empty while this replica does not lead.
+final class AssignedAddresses: ScrapedFamilies {
+    static let name = "beacon_allocator_address_assigned"
+    private let allocations = Mutex<[Allocation]>([])
+
+    func update(_ allocations: [Allocation]) { self.allocations.withLock { $0 = allocations } }
+
+    func write(into out: inout String) {
+        let rows = allocations.withLock { $0 }.flatMap { a in a.ips.map { (service: a.service.description, pool: a.pool, ip: $0.description) } }
+        guard !rows.isEmpty else { return }
+        PrometheusText.header(Self.name, help: "addresses the controller has assigned to Services", kind: .gauge, into: &out)
+        for r in rows.sorted(by: { ($0.service, $0.ip) < ($1.service, $1.ip) }) {
+            PrometheusText.sample(Self.name, labels: [("service", r.service), ("pool", r.pool), ("ip", r.ip)], value: 1, into: &out)
+        }
     }
 }
 

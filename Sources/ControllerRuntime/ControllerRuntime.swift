@@ -113,6 +113,7 @@ public final class ControllerRuntime: Sendable {
     private func loop(trigger: AsyncStream<Void>, retry: AsyncStream<Void>.Continuation, services: Informer<Service>,
                       namespaces: Informer<Namespace>, configuration: ConfigurationSource, confirmations: PassRequest) async throws {
         var reconciler = ServiceReconciler(loadBalancerClass: options.loadBalancerClass)
+        defer { metrics.assigned.update([]) }
         for await _ in trigger {
             guard services.hasSynced, namespaces.hasSynced, configuration.hasSynced else { continue }
             await refreshConfiguration(configuration, into: &reconciler)
@@ -124,6 +125,7 @@ public final class ControllerRuntime: Sendable {
             let snapshot = services.snapshot()
             let actions = reconciler.reconcile(snapshot, namespaceLabels: labels)
             metrics.record(reconciler.allocator.statistics)
+            metrics.assigned.update(reconciler.allocator.allocations)
             var uids: [ServiceKey: String] = [:]
             for s in snapshot { uids[ServiceReconciler.key(s)] = s.metadata.uid }
             let failures = await execute(actions, uids: uids, passStart: passStart)

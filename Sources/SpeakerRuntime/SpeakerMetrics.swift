@@ -26,8 +26,10 @@ public struct SpeakerMetrics: Sendable {
     /// Time between two heartbeats from the same member, as this speaker processed them.
     let heartbeatGap: Timer
     private let announced = AnnouncedGauges()
+    /// `beacon_layer2_advertisement_nodes{advertisement}`: the nodes that can announce for each L2Advertisement.
+    let advertisementNodes = AdvertisementNodes()
     /// The families written at each scrape rather than kept as swift-metrics objects (per-address ones).
-    public var scraped: [any ScrapedFamilies] { [announced] }
+    public var scraped: [any ScrapedFamilies] { [announced, advertisementNodes] }
 
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         client = ClientMetrics(factory: factory)
@@ -69,5 +71,23 @@ final class AnnouncedGauges: ScrapedFamilies {
             PrometheusText.sample(Self.name, labels: [("service", a.service), ("protocol", a.protocol), ("node", current.node), ("ip", a.ip)],
                                   value: 1, into: &out)
         }
+    }
+}
+
+/// `beacon_layer2_advertisement_nodes{advertisement}`: for each L2Advertisement, how many nodes can announce for it
+/// now in this speaker's view (live members it selects, neither NetworkUnavailable nor excluded by label). Every
+/// speaker sees the same cluster; 0 means its Services' addresses have no announcer (the
+/// `BeaconLayer2AdvertisementWithoutSpeaker` alert).
+final class AdvertisementNodes: ScrapedFamilies {
+    static let name = "beacon_layer2_advertisement_nodes"
+    private let counts = Mutex<[String: Int]>([:])
+
+    func update(_ nodes: [String: [String]]) { counts.withLock { $0 = nodes.mapValues(\.count) } }
+
+    func write(into out: inout String) {
+        let rows = counts.withLock { $0 }.sorted { $0.key < $1.key }
+        guard !rows.isEmpty else { return }
+        PrometheusText.header(Self.name, help: "nodes that can announce for each L2Advertisement now (live members it selects)", kind: .gauge, into: &out)
+        for (name, n) in rows { PrometheusText.sample(Self.name, labels: [("advertisement", name)], value: UInt64(n), into: &out) }
     }
 }

@@ -63,13 +63,18 @@ struct SpeakerPass {
 
     // MARK: - The network half
 
-    /// Every Service's plan for this node: the addresses it announces, the candidates and the reasons.
-    static func plan(_ input: Input) -> Plan {
+    static func snapshot(_ input: Input) -> ClusterSnapshot {
         var snapshot = ClusterSnapshot(configuration: input.configuration, services: input.services,
                                        endpointSlices: input.endpointSlices, nodes: input.nodes, liveMembers: input.liveMembers)
         snapshot.ignoreExcludeLabel = input.ignoreExcludeLabel
-        return AnnouncementPolicy.plan(snapshot, node: input.node)
+        return snapshot
     }
+
+    /// Every Service's plan for this node: the addresses it announces, the candidates and the reasons.
+    static func plan(_ input: Input) -> Plan { AnnouncementPolicy.plan(snapshot(input), node: input.node) }
+
+    /// The nodes that can announce for each L2Advertisement now.
+    static func layer2Nodes(_ input: Input) -> [String: [String]] { AnnouncementPolicy.layer2Nodes(snapshot(input)) }
 
     static func network(_ input: Input) -> Network {
         let plan = plan(input)

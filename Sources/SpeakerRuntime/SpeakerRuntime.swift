@@ -498,6 +498,7 @@ public final class SpeakerRuntime: Sendable {
         }
         reporter.set(report.status, events: report.events)
         metrics.setAnnounced(layer2: report.status.layer2Entries, bgp: report.bgpAnnounced, node: options.nodeName)
+        metrics.advertisementNodes.update(SpeakerPass.layer2Nodes(input))
         let interfaceReport = InterfaceEligibility.evaluate(input.interfaces, excludes: options.interfaceExcludes).map { i, d in
             DebugState.Interface(name: i.name, index: i.index, mac: i.mac, decision: d.description, eligible: d.isEligible)
         }

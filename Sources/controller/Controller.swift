@@ -62,7 +62,8 @@ struct Run: AsyncParsableCommand {
         options.configFiles = configFiles
         options.membershipSecretName = membershipSecretName.isEmpty ? nil : membershipSecretName
         if let pod = ProcessInfo.processInfo.environment["POD_NAME"] { options.instance = pod }
-        let runtime = ControllerRuntime(client: client, options: options, logger: logger, metrics: ControllerMetrics(factory: factory))
+        let metrics = ControllerMetrics(factory: factory)
+        let runtime = ControllerRuntime(client: client, options: options, logger: logger, metrics: metrics)
         logger.info("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)"])
         let identity = ProcessInfo.processInfo.environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var elector = LeaderElector(client: client, namespace: namespace, name: leaseName, identity: identity, logger: logger)
@@ -72,7 +73,8 @@ struct Run: AsyncParsableCommand {
         let service = ControllerService(runtime: runtime, elector: leaderElect ? elector : nil)
         var services: [any Service] = []
         if admin.port != 0 {
-            let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, ready: { service.notReadyReason() })
+            let server = try await AdminServer(host: admin.host, port: admin.port, registry: registry, scraped: metrics.scraped,
+                                               ready: { service.notReadyReason() })
             logger.info("admin server listening", metadata: ["address": "\(admin.host):\(server.port)"])
             services.append(server)
         }

@@ -194,6 +194,9 @@ struct ControllerE2ETests {
         #expect(metric(m, "metallb_k8s_client_config_stale_bool") == 0)
         #expect((metric(m, "metallb_k8s_client_updates_total") ?? 0) >= 4)
         #expect(metric(m, "beacon_controller_allocation_seconds_count") == 2)
+        // Every assigned address, for the BeaconAddressNotAnnounced alert.
+        #expect(metric(m, #"beacon_allocator_address_assigned{service="default/s1",pool="a",ip="192.0.2.10"}"#) == 1, "\(m)")
+        #expect(m.split(separator: "\n").filter { $0.hasPrefix("beacon_allocator_address_assigned{") }.count == 2, "\(m)")
 
         try await client.delete(.services, namespace: "default", name: "s1")
         #expect(try await eventually { try await ips(client)["s3"] == ["192.0.2.10"] })

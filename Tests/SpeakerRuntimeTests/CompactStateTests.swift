@@ -229,4 +229,19 @@ struct CompactStateTests {
         metrics.setAnnounced(layer2: [], bgp: bgp, node: "n1")
         #expect(!text().contains("192.0.2.10") && text().contains("2001:db8::1"))
     }
+
+    @Test("beacon_layer2_advertisement_nodes: one sample per L2Advertisement, 0 included")
+    func advertisementNodes() {
+        let metrics = SpeakerMetrics()
+        metrics.advertisementNodes.update(["rack1": [], "lan": ["n1", "n2"]])
+        var out = ""
+        for f in metrics.scraped { f.write(into: &out) }
+        #expect(out == """
+            # HELP beacon_layer2_advertisement_nodes nodes that can announce for each L2Advertisement now (live members it selects)
+            # TYPE beacon_layer2_advertisement_nodes gauge
+            beacon_layer2_advertisement_nodes{advertisement="lan"} 2
+            beacon_layer2_advertisement_nodes{advertisement="rack1"} 0
+
+            """)
+    }
 }

@@ -196,6 +196,34 @@ struct SpeakerPassTests {
         #expect(network.routes["tor6"]?.keys.map(\.description) == ["2001:db8:7::10/128"])
     }
 
+    /// The nodes each L2Advertisement can announce from: live members it selects, without NetworkUnavailable or the
+    /// exclude label. A dead member, a condition or a label takes a node away; a selector that matches no live node
+    /// leaves none.
+    @Test("layer 2: the nodes that can announce for each L2Advertisement", arguments: [
+        (["node-a", "node-b", "node-c"], ["node-a", "node-b"]),
+        (nil, ["node-a", "node-b"]),
+        (["node-a"], ["node-a"]),
+        ([], []),
+    ] as [([String]?, [String])])
+    func layer2Nodes(_ liveList: [String]?, _ everywhere: [String]) throws {
+        let live = liveList.map(Set.init)
+        let expected = ["everywhere": everywhere, "rack9": []]
+        let config = Fixture.layer2Pool.replacingOccurrences(of: "kind: L2Advertisement\nmetadata: {name: l2", with: "kind: L2Advertisement\nmetadata: {name: everywhere")
+            + """
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: L2Advertisement
+            metadata: {name: rack9, namespace: metallb-system}
+            spec: {ipAddressPools: [pool], nodeSelectors: [{matchLabels: {rack: r9}}]}
+
+            """
+        var input = try Self.input(config, live: live)
+        input.nodes = [Fixture.node("node-a"), Fixture.node("node-b"), Fixture.node("node-c", unavailable: true),
+                       Fixture.node("node-d", labels: ["node.kubernetes.io/exclude-from-external-load-balancers": "", "rack": "r9"])]
+        if let live { input.liveMembers = live.union(["node-d"]) }
+        #expect(SpeakerPass.layer2Nodes(input) == expected)
+    }
+
     @Test("an address outside every pool is a problem of the plan, announced by no one")
     func outsidePools() throws {
         let input = try Self.input(services: [Fixture.service("web", ip: "198.51.100.200")])
