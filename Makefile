@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.
 BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev zlib1g-dev
-APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping arp-scan iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv
+APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping arp-scan iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv prometheus
 # The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
 RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
 # Python tools of the deploy checks, pinned, in a venv under .build.

@@ -199,6 +199,51 @@ def generated_in_sync():
                 fail(f"{os.path.relpath(committed, ROOT)} differs from gen-crds.py's output; run: python3 deploy/tools/gen-crds.py deploy/base/crds")
     print("ok   deploy/base/crds is gen-crds.py's output")
 
+MONITORING = os.path.join(DEPLOY, "monitoring")
+
+def known_metrics():
+    """The metric names the daemons expose, read from the sources: full-name literals, the BGP family's
+    `metallb_bgp_` + g("...")/c("...") names, the pool gauges' `metallb_allocator_` + names, and histogram series."""
+    import re
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "Sources", "**", "*.swift"), recursive=True):
+        text = open(path).read()
+        names.update(re.findall(r'"((?:metallb|beacon)_[a-z0-9_]*[a-z0-9])"', text))
+        if path.endswith("BGPMetrics.swift"):
+            names.update("metallb_bgp_" + n for n in re.findall(r'\b[cg]\("([a-z_]+)"\)', text))
+        if path.endswith("ControllerMetrics.swift"):
+            block = re.search(r"static let names = \[(.*?)\]", text, re.S)
+            names.update("metallb_allocator_" + n for n in re.findall(r'"([a-z0-9_]+)"', block.group(1)))
+    return names | {n + s for n in names for s in ("_bucket", "_sum", "_count")}
+
+def monitoring():
+    """The alerts and the dashboard: promtool checks and unit-tests the rules (each alert fires once and stays
+    silent once); the PrometheusRule of deploy/monitoring and of the Helm chart carry exactly the rule file's groups;
+    every metric the rules and the dashboard query is one the daemons expose."""
+    import json, re
+    rules = os.path.join(MONITORING, "beacon-rules.yaml")
+    for cmd in (["promtool", "check", "rules", rules], ["promtool", "test", "rules", os.path.join(MONITORING, "beacon-rules.test.yaml")]):
+        run(cmd)
+    groups = yaml.safe_load(open(rules))["groups"]
+    helm = [os.path.join(BIN, "helm"), "template", "beacon", os.path.join(DEPLOY, "helm", "beacon"), "-n", "metallb-system",
+            "--set", "metrics.prometheusRule.enabled=true", "--set", "metrics.grafanaDashboard.enabled=true"]
+    for name, text in (("kustomize deploy/monitoring", run(["kubectl", "kustomize", MONITORING])), ("helm", run(helm))):
+        objs = docs(text)
+        rule = [o for o in objs if o.get("kind") == "PrometheusRule"]
+        if len(rule) != 1 or rule[0]["spec"]["groups"] != groups:
+            fail(f"{name}: the PrometheusRule's groups differ from deploy/monitoring/beacon-rules.yaml")
+        boards = [o for o in objs if o.get("kind") == "ConfigMap" and "grafana-dashboard.json" in o.get("data", {})]
+        if len(boards) != 1 or json.loads(boards[0]["data"]["grafana-dashboard.json"]) != json.load(open(os.path.join(MONITORING, "grafana-dashboard.json"))):
+            fail(f"{name}: no ConfigMap with deploy/monitoring/grafana-dashboard.json")
+    known = known_metrics()
+    dashboard = json.load(open(os.path.join(MONITORING, "grafana-dashboard.json")))
+    queries = [r["expr"] for r in groups[0]["rules"]] + [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    for q in queries:
+        for metric in re.findall(r"\b((?:metallb|beacon)_[a-z0-9_]+)", q):
+            if metric not in known:
+                fail(f"monitoring: {metric} (in {q!r}) is not a metric the daemons expose")
+    print(f"ok   monitoring: {len(groups[0]['rules'])} alerts tested by promtool, {len(dashboard['panels'])} dashboard panels, {len(queries)} queries on known metrics")
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", default=os.path.join(ROOT, ".build", "deploy-check"))
@@ -210,6 +255,7 @@ def main():
     for name, text in rendered.items():
         policies(name, docs(text))
     schema_cases()
+    monitoring()
     if failures:
         print(f"{len(failures)} deploy check(s) failed")
         return 1
