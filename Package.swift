@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "BeaconVersion"),
         // Layer 0: per-address metric families kept as numbers and written in Prometheus' text format on scrape.
         .target(name: "MetricsText"),
+        // Layer 1: BFD (RFC 5880) as values: the Control packet and the session's state machine on a caller's clock.
+        .target(name: "BFD"),
         // Layer 1: Kubernetes object shapes Beacon reads (metadata, label selectors).
         .target(name: "KubernetesModel"),
         // Layer 1: metallb.io CRDs, YAML/JSON decoding, all-or-nothing validation.
@@ -201,6 +203,7 @@ let package = Package(
                                                                      .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink"]),
         .testTarget(name: "BGPProtocolTests", dependencies: ["BGPProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BFDTests", dependencies: ["BFD"]),
         .testTarget(
             name: "LoadBalancerConfigTests",
             dependencies: ["LoadBalancerConfig"],
