@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "CBGPSocket"),
         .target(
             name: "BGPTransport",
-            dependencies: ["BGPProtocol", "CBGPSocket", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["BGPProtocol", "BFD", "BFDTransport", "CBGPSocket", "NetworkPrimitives", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")]
         ),
@@ -112,6 +112,8 @@ let package = Package(
             name: "ConfigurationWatch",
             dependencies: ["LoadBalancerConfig", "KubernetesModel", "KubernetesClient", .product(name: "Logging", package: "swift-log")]
         ),
+        // Layer 2: BFD over UDP (RFC 5881 single hop, RFC 5883 multihop), on threads of its own.
+        .target(name: "BFDTransport", dependencies: ["BFD", "NetworkPrimitives", .product(name: "Logging", package: "swift-log")]),
         // Layer 3: the controller daemon's wiring: informers → allocator → status, events, pool status.
         .target(
             name: "ControllerRuntime",
@@ -145,7 +147,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "speaker",
-            dependencies: ["BeaconVersion", "LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport",
+            dependencies: ["BeaconVersion", "LoadBalancerConfig", "Netlink", "NetworkPrimitives", "LinkLayer", "BGPProtocol", "PacketSocket", "BGPTransport", "BFDTransport",
                            "AnnouncementPolicy", "KubernetesModel", "KubernetesClient", "SpeakerRuntime", "AdminHTTP", "CMalloc", "CJemalloc",
                            .product(name: "Yams", package: "Yams"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,3 +1,5 @@
+import BFD
+import BFDTransport
 import BGPProtocol
 import CBGPSocket
 import Glibc
@@ -26,6 +28,9 @@ public final class BGPSession: Sendable {
         public var ttlSecurityHops: Int?
         public var connectTimeout: Duration = .seconds(5)
         public var fsm: SessionStateMachine.Configuration
+        /// A BFD session beside this one (a BFDProfile): when it goes down after being up, the BGP session drops at
+        /// once instead of waiting for the hold timer.
+        public var bfd: BFDEndpoint.Options?
 
         public init(peer: IPAddress, fsm: SessionStateMachine.Configuration) {
             self.peer = peer
@@ -53,6 +58,8 @@ public final class BGPSession: Sendable {
         public var withheld: [IPFamily: String] = [:]
         /// Route refreshes the peer asked for and got.
         public var refreshes = 0
+        /// The BFD session's state and last diagnostic, when there is one ("Up", "Down: control detection time expired").
+        public var bfd: String?
     }
 
     /// How `run()` ends when its task is cancelled.
@@ -68,6 +75,7 @@ public final class BGPSession: Sendable {
     let metrics: BGPMetrics
     private let shared = Mutex(Shared())
     private let mailbox = Mailbox<Event>()
+    private let bfdEndpoint: BFDEndpoint?
     /// Called for every transition and message, for `speaker bgp-probe`.
     let observer: (@Sendable (String) -> Void)?
 
@@ -90,10 +98,13 @@ public final class BGPSession: Sendable {
         case retry
         case routes
         case stop
+        case bfd(BFDSession.State, BFDSession.State, BFDSession.Diagnostic)
     }
 
-    public init(configuration: Configuration, logger: Logger, metrics: BGPMetrics? = nil, observer: (@Sendable (String) -> Void)? = nil) {
+    public init(configuration: Configuration, logger: Logger, metrics: BGPMetrics? = nil, bfd: BFDEndpoint? = nil,
+                observer: (@Sendable (String) -> Void)? = nil) {
         self.configuration = configuration
+        self.bfdEndpoint = bfd
         var l = logger
         l[metadataKey: "bgp.peer"] = "\(configuration.label)"
         self.logger = l
@@ -121,6 +132,8 @@ public final class BGPSession: Sendable {
     // MARK: - Run
 
     public func run() async {
+        let bfd = startBFD()
+        defer { if let bfd { bfdEndpoint?.remove(bfd) } }
         var fsm = SessionStateMachine(configuration: configuration.fsm)
         var rib = AdjRIBOut()
         var connection: (any Channel)?
@@ -231,6 +244,15 @@ public final class BGPSession: Sendable {
                         pending = fsm.tick(now: now())
                     case .retry:
                         pending = fsm.retry()
+                    case .bfd(let from, let to, let why):
+                        shared.withLock { $0.status.bfd = to == .up ? "Up" : "\(to): \(why)" }
+                        observe("BFD \(from) → \(to)\(to == .up ? "" : " (\(why))")")
+                        // A path the peer cannot reach us on: drop the session now, not after the hold time.
+                        if from == .up, to != .up, fsm.state != .idle {
+                            if let c = connection { try? await c.close() }
+                            connection = nil
+                            pending = fsm.closed("BFD session down: \(why)")
+                        }
                     case .routes:
                         if fsm.state == .established, let n = fsm.negotiated {
                             pending = await advertise(&rib, negotiated: n, channel: connection, endOfRIB: false)
@@ -339,6 +361,22 @@ public final class BGPSession: Sendable {
         }
         if !bodies.isEmpty { observe("sent \(bodies.count) UPDATE(s); \(rib.count) prefix(es) advertised") }
         return []
+    }
+
+    /// Registers the BFD session, if this peer has one; nil when none or when it cannot start (logged).
+    private func startBFD() -> UInt32? {
+        guard let options = configuration.bfd, let endpoint = bfdEndpoint else { return nil }
+        do {
+            let d = try endpoint.add(peer: configuration.peer, options: options) { [mailbox] _, from, to, why in
+                mailbox.post(.bfd(from, to, why))
+            }
+            shared.withLock { $0.status.bfd = "\(BFDSession.State.down)" }
+            return d
+        } catch {
+            logger.error("BFD cannot start; the session relies on its hold timer", metadata: ["error": "\(error)"])
+            shared.withLock { $0.status.bfd = "not running: \(error)" }
+            return nil
+        }
     }
 
     // MARK: - Connection

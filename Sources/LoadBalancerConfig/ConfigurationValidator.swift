@@ -108,9 +108,10 @@ struct ConfigurationValidator {
         }
 
         let bfdNames = Set(bfdSpecs.map { $0.0.name })
+        let bfdEcho = Set(bfdSpecs.filter { $0.1.echoMode == true }.map { $0.0.name })
         var peers: [(ResourceMeta, BGPPeer)] = []
         for (m, s) in peerSpecs {
-            if let p = validatePeer(m, s, bfdNames: bfdNames, secrets: secrets, secretsProvided: secretsProvided) {
+            if let p = validatePeer(m, s, bfdNames: bfdNames, bfdEcho: bfdEcho, secrets: secrets, secretsProvided: secretsProvided) {
                 peers.append((m, p))
             }
         }
@@ -444,7 +445,7 @@ struct ConfigurationValidator {
 
     // MARK: Peers
 
-    private mutating func validatePeer(_ m: ResourceMeta, _ s: BGPPeerSpec, bfdNames: Set<String>,
+    private mutating func validatePeer(_ m: ResourceMeta, _ s: BGPPeerSpec, bfdNames: Set<String>, bfdEcho: Set<String>,
                                        secrets: [String: SecretSpec], secretsProvided: Bool) -> BGPPeer? {
         let errorsBefore = log.errors.count
         let native = options.bgpImplementation == .metallbNative
@@ -599,7 +600,9 @@ struct ConfigurationValidator {
         if let b = s.bfdProfile, !b.isEmpty {
             if native { error(m, "spec.bfdProfile", "BFD is not supported by MetalLB's native BGP mode") }
             else if !bfdNames.contains(b) { error(m, "spec.bfdProfile", "BFD profile \"\(b)\" not found") }
-            else if beacon { warning(m, "spec.bfdProfile", "Beacon's speaker does not run BFD yet; the session uses the BGP hold timer only") }
+            else if beacon, bfdEcho.contains(b) {
+                warning(m, "spec.bfdProfile", "BFD profile \"\(b)\" asks for echo mode, which Beacon does not run: BFD runs in asynchronous mode")
+            }
         }
         let isIBGP: Bool = {
             switch peerASN {

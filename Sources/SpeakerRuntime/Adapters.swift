@@ -25,9 +25,10 @@ extension LayerTwoAnnouncer: LayerTwoReconciling {}
 
 /// The BGP side: `PeerSessions`, one session per matching BGPPeer.
 protocol BGPReconciling: Sendable {
-    /// Sessions for `peers`, each carrying its routes; returns the names of the sessions it started.
+    /// Sessions for `peers`, each carrying its routes (and a BFD session when its BFDProfile is among
+    /// `bfdProfiles`); returns the names of the sessions it started.
     @discardableResult
-    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?) -> [String]
+    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?, bfdProfiles: [BFDProfile]) -> [String]
     func stopAll(gracefulRestart: Bool)
     func report(now: ContinuousClock.Instant) -> [DebugState.Peer]
     /// Runs the sessions as they start, until cancelled.

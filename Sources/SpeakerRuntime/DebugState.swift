@@ -65,6 +65,10 @@ public struct DebugState: Codable, Sendable {
         public var advertised: Int
         public var pending: Int
         public var routes: [PeerRoute]
+        /// The BFD session beside this one ("Up", "Down: control detection time expired"), nil without a BFDProfile.
+        public var bfd: String?
+        /// Families negotiated but not sent, with the reason (no next hop of that family on the interface).
+        public var withheld: [String]?
     }
 
     public struct Failover: Codable, Sendable {

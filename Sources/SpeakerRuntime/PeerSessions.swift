@@ -1,4 +1,5 @@
 import AnnouncementPolicy
+import BFDTransport
 import BGPProtocol
 import BGPTransport
 import CoreMetrics
@@ -25,15 +26,19 @@ final class PeerSessions: Sendable {
     private let startContinuation: AsyncStream<BGPSession>.Continuation
     let logger: Logger
     let factory: any MetricsFactory
+    /// The BFD sessions of peers with a BFDProfile (its threads run only while there is one).
+    let bfd: BFDEndpoint
 
     init(logger: Logger, factory: any MetricsFactory) {
         (starts, startContinuation) = AsyncStream.makeStream()
         self.logger = logger
         self.factory = factory
+        bfd = BFDEndpoint(logger: logger)
     }
 
     /// The session settings for `peer` on this node, or why there can be none.
-    static func sessionConfiguration(_ peer: BGPPeer, routerID fallback: IPv4Address?) -> Result<BGPSession.Configuration, SessionRefusal> {
+    static func sessionConfiguration(_ peer: BGPPeer, routerID fallback: IPv4Address?,
+                                     bfdProfile: BFDProfile? = nil) -> Result<BGPSession.Configuration, SessionRefusal> {
         guard let address = peer.address else { return .failure(SessionRefusal("peer \(peer.name): unnumbered peering (spec.interface) is not supported")) }
         // Never peered from the default table instead: the router would get routes meant for another VRF.
         if let vrf = peer.vrf { return .failure(SessionRefusal("peer \(peer.name): VRF \"\(vrf)\" is not supported yet")) }
@@ -58,6 +63,19 @@ final class PeerSessions: Sendable {
         c.sourceAddress = peer.sourceAddress
         c.ebgpMultiHop = peer.ebgpMultiHop
         c.ttlSecurityHops = peer.ttlSecurityHops
+        if let profile = bfdProfile {
+            // MetalLB's BFDProfile: intervals in milliseconds, multiplier, passive; multihop for eBGP multihop peers,
+            // which accept packets from at least minimumTtl. Echo mode is not run (asynchronous mode only).
+            var o = BFDEndpoint.Options()
+            o.session.desiredMinTx = .milliseconds(Int(profile.transmitInterval))
+            o.session.requiredMinRx = .milliseconds(Int(profile.receiveInterval))
+            o.session.detectMultiplier = UInt8(clamping: profile.detectMultiplier)
+            o.session.passive = profile.passiveMode
+            o.multihop = peer.ebgpMultiHop
+            o.minimumTTL = UInt8(clamping: profile.minimumTTL)
+            o.source = peer.sourceAddress
+            c.bfd = o
+        }
         if let t = peer.connectTime {
             // MetalLB's connectTime is FRR's connect-retry timer: an attempt every `t`, each given at most `t`,
             // instead of the jittered exponential backoff.
@@ -82,7 +100,7 @@ final class PeerSessions: Sendable {
 
     /// Makes the sessions match `peers` and gives each its routes. Returns the peers that got a new session.
     @discardableResult
-    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?) -> [String] {
+    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?, bfdProfiles: [BFDProfile]) -> [String] {
         var started: [String] = []
         var stopped: [BGPSession] = []
         var refusals: [String: String] = [:]
@@ -94,23 +112,21 @@ final class PeerSessions: Sendable {
             }
             for (name, peer) in wanted.sorted(by: { $0.key < $1.key }) {
                 let configuration: BGPSession.Configuration
-                switch Self.sessionConfiguration(peer, routerID: routerID) {
+                let profile = peer.bfdProfile.flatMap { name in bfdProfiles.first { $0.name == name } }
+                switch Self.sessionConfiguration(peer, routerID: routerID, bfdProfile: profile) {
                 case .failure(let why):
                     refusals[name] = why.description
                     if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
                     continue
                 case .success(let c): configuration = c
                 }
-                if let have = entries[name], have.peer == peer, have.configuration.fsm.routerID == configuration.fsm.routerID {
+                if let have = entries[name], have.peer == peer, have.configuration.fsm.routerID == configuration.fsm.routerID,
+                   have.configuration.bfd == configuration.bfd {
                     continue
                 }
                 if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
-                if let profile = peer.bfdProfile {
-                    logger.warning("BFD is not implemented yet; the session relies on its hold timer",
-                                   metadata: ["peer": "\(name)", "bfdProfile": "\(profile)", "holdTime": "\(peer.holdTime)"])
-                }
                 let session = BGPSession(configuration: configuration, logger: logger,
-                                         metrics: BGPMetrics(peer: configuration.label, factory: factory))
+                                         metrics: BGPMetrics(peer: configuration.label, factory: factory), bfd: bfd)
                 entries[name] = Entry(peer: peer, configuration: configuration, session: session)
                 started.append(name)
             }
@@ -165,7 +181,8 @@ final class PeerSessions: Sendable {
                     routes: entry.routes.sorted { $0.key < $1.key }.map { prefix, a in
                         DebugState.PeerRoute(prefix: prefix.description, localPref: a.localPreference.map(Int.init),
                                              communities: a.communities.map(\.description) + a.largeCommunities.map(\.description))
-                    })
+                    },
+                    bfd: st.bfd, withheld: st.withheld.isEmpty ? nil : st.withheld.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
             }
         }
     }

@@ -418,7 +418,8 @@ public final class SpeakerRuntime: Sendable {
             let network = SpeakerPass.network(input)
             // Layer 2 first: it is what a failover waits for.
             let sent = await announce(network.layer2)
-            sessions.reconcile(peers: network.peers, routes: network.routes, routerID: network.routerID)
+            sessions.reconcile(peers: network.peers, routes: network.routes, routerID: network.routerID,
+                               bfdProfiles: configuration.bfdProfiles)
             let report = SpeakerPass.report(input, network, sendFailures: sent.failed, previous: memory)
             memory = report.memory
             publish(report, input: input, inputs: inputs)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BFDTransport
 import BGPProtocol
 import BGPTransport
 import Foundation
@@ -44,6 +45,9 @@ struct BGPProbe: AsyncParsableCommand {
     var ttlSecurity: Int?
     @Flag(name: .customLong("graceful-restart"), help: "Advertise graceful restart (RFC 4724); on SIGTERM close without NOTIFICATION.")
     var gracefulRestart = false
+    @Option(name: .customLong("bfd-interval"), help: "Run BFD beside the session (RFC 5880): transmit and receive interval in milliseconds.")
+    var bfdInterval: Int?
+    @Option(name: .customLong("bfd-multiplier"), help: "BFD detect multiplier.") var bfdMultiplier = 3
     @Option(help: "Stop after this many seconds.") var duration: Double?
 
     func run() async throws {
@@ -100,10 +104,22 @@ struct BGPProbe: AsyncParsableCommand {
         config.sourceAddress = sourceIP
         config.ebgpMultiHop = multihop
         config.ttlSecurityHops = ttlSecurity
+        if let bfdInterval {
+            guard (10...60_000).contains(bfdInterval), (2...255).contains(bfdMultiplier) else {
+                throw ValidationError("--bfd-interval must be 10-60000 ms and --bfd-multiplier 2-255, as in a BFDProfile")
+            }
+            var bfd = BFDEndpoint.Options()
+            bfd.session.desiredMinTx = .milliseconds(bfdInterval)
+            bfd.session.requiredMinRx = .milliseconds(bfdInterval)
+            bfd.session.detectMultiplier = UInt8(bfdMultiplier)
+            bfd.multihop = multihop
+            bfd.source = sourceIP
+            config.bfd = bfd
+        }
         var logger = Logger(label: "beacon.bgp-probe")
         logger.logLevel = .critical
         let start = Date()
-        let session = BGPSession(configuration: config, logger: logger) { line in
+        let session = BGPSession(configuration: config, logger: logger, bfd: config.bfd == nil ? nil : BFDEndpoint(logger: logger)) { line in
             print(String(format: "%8.3f  ", Date().timeIntervalSince(start)) + line)
             fflush(nil)
         }

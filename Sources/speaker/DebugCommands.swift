@@ -93,7 +93,8 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("bgp: \(s.peers.filter { $0.state == "Established" }.count)/\(s.peers.count) peers established, \(bgpServices.count) service(s) advertised")
         for p in s.peers {
             lines.append("  \(p.name) \(p.address) \(p.state)" + (p.state == "Established" ? " for \(formatSeconds(p.uptimeSeconds)), \(p.advertised) prefixes" : "")
-                         + (p.lastError.map { "; last error: \($0)" } ?? ""))
+                         + (p.bfd.map { "; BFD \($0)" } ?? "") + (p.lastError.map { "; last error: \($0)" } ?? ""))
+            for w in p.withheld ?? [] { lines.append("    not sent: \(w)") }
         }
         let eligible = s.interfaces.filter(\.eligible).map(\.name)
         lines.append("interfaces eligible for layer 2: \(eligible.isEmpty ? "none" : eligible.joined(separator: ", "))")
@@ -149,10 +150,11 @@ struct PeersCommand: AsyncParsableCommand {
         let (s, _) = try await endpoint.fetch()
         if endpoint.output == .json { return try printJSON(s.peers) }
         if s.peers.isEmpty { print("no BGP peers select node \(s.node)"); return }
-        var rows = [["PEER", "ADDRESS", "ASN", "STATE", "UP", "HOLD", "SENT", "PENDING", "LAST ERROR"]]
+        var rows = [["PEER", "ADDRESS", "ASN", "STATE", "UP", "HOLD", "BFD", "SENT", "PENDING", "LAST ERROR"]]
         for p in s.peers {
             rows.append([p.name, p.address, "\(p.localASN)→\(p.peerASN)", p.state, formatSeconds(p.uptimeSeconds),
-                         p.holdTimeSeconds.map { "\(Int($0))s" } ?? "-", "\(p.advertised)", "\(p.pending)", p.lastError ?? "-"])
+                         p.holdTimeSeconds.map { "\(Int($0))s" } ?? "-", p.bfd ?? "-", "\(p.advertised)", "\(p.pending)",
+                         p.lastError ?? (p.withheld?.joined(separator: "; ") ?? "-")])
         }
         print(table(rows))
     }

@@ -68,6 +68,9 @@ let validCases: [ValidCase] = [
     .init(name: "dualStackAddressFamily is accepted as it is", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, dualStackAddressFamily: true}")),
     .init(name: "disableMP is accepted with a warning that it does nothing", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, disableMP: true}"),
           warnings: ["BGPPeer/p: spec.disableMP: disableMP has no effect, as in MetalLB: a session carries its transport's address family, and both with dualStackAddressFamily"]),
+    .init(name: "a BFD profile with echo mode: asynchronous mode only, said once", yaml: docs(peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, bfdProfile: e}"), object("BFDProfile", "e", "{echoMode: true}")),
+          warnings: ["BGPPeer/p: spec.bfdProfile: BFD profile \"e\" asks for echo mode, which Beacon does not run: BFD runs in asynchronous mode"]),
+    .init(name: "a BFD profile", yaml: docs(peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, bfdProfile: fast}"), object("BFDProfile", "fast", "{transmitInterval: 100, receiveInterval: 100}"))),
     .init(name: "a VRF peer in FRR mode", yaml: peer("p", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, vrf: red}"), implementation: .metallbFRR),
     .init(name: "MetalLB native mode accepts a plain IPv4 setup", yaml: docs(pool("p", ["192.0.2.0/24"]), peer("r", "{myASN: 64500, peerASN: 64501, peerAddress: 192.0.2.1, holdTime: 90s}"), object("BGPAdvertisement", "b", "{communities: [\"65000:1\"], localPref: 50}")), implementation: .metallbNative),
 ]

@@ -22,11 +22,15 @@ final class BGPLab {
     var speaker: String { "\(prefix)-s" }
     private(set) var daemon: BackgroundSpeaker?
     private var zebra: BackgroundSpeaker?
+    private(set) var bfdd: BackgroundSpeaker?
     private var made: [String] = []
 
     /// FRR only: zebra beside bgpd (routes reach the router's kernel table), and lines added to `router bgp`.
     struct FRROptions {
         var zebra = false
+        /// bfdd with this profile body (e.g. "transmit-interval 100"), named `beacon`; needs zebra, through which bgpd
+        /// hears of BFD state.
+        var bfdProfile: [String]?
         var routerLines: [String] = []
         var globalLines: [String] = []
     }
@@ -116,6 +120,16 @@ final class BGPLab {
                                                         "-i", frrDir.appendingPathComponent("zebra.pid").path, "--vty_socket", frrDir.path,
                                                         "-z", zserv, "-P", "0", "--log", "stdout"])
                 #expect((0..<150).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: zserv) })
+            }
+            if let profile = frr.bfdProfile {
+                let bfdConf = "bfd\n profile beacon\n" + profile.map { "  \($0)\n" }.joined() + " !\n!\n"
+                try bfdConf.write(to: frrDir.appendingPathComponent("bfdd.conf"), atomically: true, encoding: .utf8)
+                _ = try sh(["chown", "-R", "frr:frr", frrDir.path])
+                let control = frrDir.appendingPathComponent("bfdd.sock").path
+                bfdd = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "/usr/lib/frr/bfdd", "-f", frrDir.appendingPathComponent("bfdd.conf").path,
+                                                       "-i", frrDir.appendingPathComponent("bfdd.pid").path, "--vty_socket", frrDir.path,
+                                                       "-z", zserv, "--bfdctl", control, "-P", "0", "--log", "stdout"])
+                #expect((0..<150).contains { _ in usleep(20_000); return FileManager.default.fileExists(atPath: frrDir.appendingPathComponent("bfdd.vty").path) })
             }
             daemon = try BackgroundSpeaker(command: ["ip", "netns", "exec", router, "/usr/lib/frr/bgpd", "-f", frrDir.appendingPathComponent("bgpd.conf").path,
                                                     "-i", frrDir.appendingPathComponent("bgpd.pid").path, "--vty_socket", frrDir.path,
@@ -207,7 +221,7 @@ final class BGPLab {
     }
 
     deinit {
-        for p in [daemon?.process, zebra?.process].compactMap({ $0 }) where p.isRunning {
+        for p in [daemon?.process, bfdd?.process, zebra?.process].compactMap({ $0 }) where p.isRunning {
             kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL); p.waitUntilExit()
         }
         for ns in made.reversed() { _ = try? sh(["ip", "netns", "del", ns]) }

@@ -59,6 +59,35 @@ struct PeerSessionsTests {
         }
     }
 
+    /// A BFDProfile becomes the BFD session beside the BGP one: intervals, multiplier, passive mode; multihop (with
+    /// the profile's minimum TTL) for an eBGP multihop peer. A peer without a profile has no BFD session.
+    @Test("a BFDProfile becomes a BFD session beside the BGP one", arguments: [false, true])
+    func bfd(_ multihop: Bool) throws {
+        let yaml = """
+            apiVersion: metallb.io/v1beta2
+            kind: BGPPeer
+            metadata: {name: p, namespace: metallb-system}
+            spec: {myASN: 64513, peerASN: 64512, peerAddress: 192.0.2.1, bfdProfile: fast, ebgpMultiHop: \(multihop)}
+            ---
+            apiVersion: metallb.io/v1beta1
+            kind: BFDProfile
+            metadata: {name: fast, namespace: metallb-system}
+            spec: {receiveInterval: 120, transmitInterval: 100, detectMultiplier: 4, passiveMode: true, minimumTtl: 250}
+
+            """
+        let config = try ConfigurationLoader().load([ConfigSource(name: "peer.yaml", text: yaml)]).configuration
+        let peer = try #require(config.peers.first)
+        let profile = try #require(config.bfdProfile(named: "fast"))
+        guard case .success(let c) = PeerSessions.sessionConfiguration(peer, routerID: IPv4Address(192, 0, 2, 11), bfdProfile: profile) else {
+            Issue.record("refused"); return
+        }
+        let bfd = try #require(c.bfd)
+        #expect(bfd.session.desiredMinTx == .milliseconds(100) && bfd.session.requiredMinRx == .milliseconds(120))
+        #expect(bfd.session.detectMultiplier == 4 && bfd.session.passive && bfd.multihop == multihop && bfd.minimumTTL == 250)
+        guard case .success(let plain) = PeerSessions.sessionConfiguration(peer, routerID: IPv4Address(192, 0, 2, 11)) else { return }
+        #expect(plain.bfd == nil)
+    }
+
     /// The plan's attributes become the UPDATE's: communities sorted, LOCAL_PREF carried.
     @Test("route attributes become path attributes")
     func attributes() throws {

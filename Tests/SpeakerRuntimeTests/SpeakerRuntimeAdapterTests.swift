@@ -34,7 +34,7 @@ final class RecordingLayerTwo: LayerTwoReconciling {
 /// The BGP side, recording the peers it is given.
 final class RecordingBGP: BGPReconciling {
     let peers = Mutex<[String]>([])
-    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?) -> [String] {
+    func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?, bfdProfiles: [BFDProfile]) -> [String] {
         self.peers.withLock { $0 = peers.map(\.name) }
         return []
     }
