@@ -128,7 +128,7 @@ bench: deps release
 	.build/release/beacon-bench alloc
 	.build/release/beacon-bench kube
 	.build/release/beacon-bench controller
-	@if [ "$$(id -u)" = 0 ]; then for b in l2 bgp failover attack speaker-idle; do .build/release/beacon-bench $$b || exit 1; done; \
+	@if [ "$$(id -u)" = 0 ]; then for b in l2 bgp bfd failover attack speaker-idle; do .build/release/beacon-bench $$b || exit 1; done; \
 	 else echo "skipping the network benchmarks (they need root for network namespaces)"; fi
 
 # libFuzzer targets: $(call fuzz,PRODUCT,KEPT-CORPUS,MAX-LEN,RSS-MB) builds PRODUCT with the fuzzer and AddressSanitizer

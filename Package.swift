@@ -180,7 +180,7 @@ let package = Package(
         .target(name: "CFuzzerSupport"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzerSupport"]),
         .executableTarget(name: "fuzz-config", dependencies: ["LoadBalancerConfig", "FuzzSupport"]),
-        .executableTarget(name: "fuzz-bgp", dependencies: ["BGPProtocol", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "fuzz-bgp", dependencies: ["BGPProtocol", "BFD", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(name: "fuzz-admin", dependencies: ["AdminHTTP", "FuzzSupport", .product(name: "NIOCore", package: "swift-nio"),
                                                              .product(name: "NIOEmbedded", package: "swift-nio"),
                                                              .product(name: "NIOHTTP1", package: "swift-nio")]),

@@ -10,7 +10,7 @@ struct BeaconBench: AsyncParsableCommand {
         commandName: "beacon-bench",
         abstract: "Beacon's benchmarks; each prints its figures as JSON lines.",
         version: BeaconVersion.string,
-        subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self, ControllerBench.self, LayerTwoBench.self, BGPBench.self, FailoverBench.self, SpeakerIdleBench.self, AttackBench.self, AttackAgent.self]
+        subcommands: [ConfigBench.self, AllocBench.self, KubeBench.self, ControllerBench.self, LayerTwoBench.self, BGPBench.self, FailoverBench.self, SpeakerIdleBench.self, BFDBench.self, AttackBench.self, AttackAgent.self]
     )
 }
 

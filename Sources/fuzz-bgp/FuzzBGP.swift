@@ -1,10 +1,12 @@
+import BFD
 import BGPProtocol
 import FuzzSupport
 import NIOCore
 
 /// Feeds arbitrary bytes to the BGP message decoder, then decodes any UPDATE body with both AS widths; whatever
 /// decodes must re-encode and decode to the same prefixes. Errors are fine (they are NOTIFICATIONs); crashes,
-/// hangs and unbounded allocations are not.
+/// hangs and unbounded allocations are not. The same bytes, cut in 24-byte packets, go to the BFD decoder and a
+/// session (what the peer's BFD could send): whatever decodes must round-trip, and the session must survive it.
 func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
     var buffer = ByteBuffer(bytes: bytes)
     var messages = 0
@@ -22,6 +24,17 @@ func fuzzOne(_ bytes: UnsafeBufferPointer<UInt8>) {
     }
     // The body decoder also sees the raw bytes, as if they were an UPDATE body.
     _ = try? UpdateMessage(decoding: ByteBuffer(bytes: bytes), fourOctetAS: true)
+    var session = BFDSession(configuration: .init(), localDiscriminator: 1)
+    _ = session.start(now: .zero)
+    var t = Duration.zero
+    for start in stride(from: 0, to: bytes.count, by: BFDPacket.length) {
+        let packet = Array(bytes[start..<min(bytes.count, start + BFDPacket.length)])
+        guard let p = try? BFDPacket(decoding: packet) else { continue }
+        precondition((try? BFDPacket(decoding: p.encoded)) == p, "BFD round trip")
+        t += .milliseconds(Int(packet[0]))
+        _ = session.received(p, now: t)
+        _ = session.tick(now: t, jitter: 0.8)
+    }
 }
 
 #if FUZZING

@@ -2,15 +2,22 @@ import Foundation
 import TestSupport
 import Testing
 
-/// BFD beside BGP against FRR's bfdd (RFC 5880/5881, 100 ms × 3), with zebra installing the routes in the router's
-/// kernel: both ends come up, and a silent death on either side drops the BGP session at once instead of after the
-/// 9 s hold time.
-@Suite("BFD against FRR's bfdd (namespaces, real daemons)", .dedicatedThreads, .tags(.privileged))
+/// BFD beside BGP against FRR's bfdd (with zebra installing the routes in the router's kernel) and BIRD's BFD, both
+/// at 100 ms × 3 (RFC 5880/5881): both ends come up, and a silent death on either side drops the BGP session at once
+/// instead of after the 9 s hold time.
+@Suite("BFD against FRR's bfdd and BIRD (namespaces, real daemons)", .dedicatedThreads, .tags(.privileged))
 struct BFDInteropTests {
-    static func lab() throws -> BGPLab {
-        try BGPLab(.frr, neighbors: [.init(address: "192.0.2.11", asn: 64513)],
-                   frr: .init(zebra: true, bfdProfile: ["transmit-interval 100", "receive-interval 100", "detect-multiplier 3"],
-                              routerLines: ["neighbor 192.0.2.11 bfd profile beacon"]))
+    static func lab(_ kind: BGPLab.Kind) throws -> BGPLab {
+        let neighbors: [BGPLab.Neighbor] = [.init(address: "192.0.2.11", asn: 64513)]
+        if kind == .bird { return try BGPLab(.bird, neighbors: neighbors, birdBFD: true) }
+        return try BGPLab(.frr, neighbors: neighbors,
+                          frr: .init(zebra: true, bfdProfile: ["transmit-interval 100", "receive-interval 100", "detect-multiplier 3"],
+                                     routerLines: ["neighbor 192.0.2.11 bfd profile beacon"]))
+    }
+
+    /// Whether the router still holds the node's route: FRR's kernel table, BIRD's own table.
+    static func holds(_ lab: BGPLab, _ prefix: String) throws -> Bool {
+        lab.kind == .frr ? !(try lab.kernelNextHops(prefix)).isEmpty : (try lab.rib(.ipv4).output).contains(prefix)
     }
 
     static func probe(_ lab: BGPLab) throws -> BackgroundSpeaker {
@@ -24,26 +31,33 @@ struct BFDInteropTests {
         _ = try sh(["ip", "netns", "exec", ns, "nft", rules])
     }
 
-    @Test("the node goes silent: FRR's BFD drops the session and the route leaves its kernel in well under the hold time")
-    func nodeDies() throws {
-        let lab = try Self.lab()
+    @Test("the node goes silent: the router's BFD drops the session and the route goes in well under the hold time",
+          arguments: [BGPLab.Kind.frr, .bird])
+    func nodeDies(_ kind: BGPLab.Kind) throws {
+        let lab = try Self.lab(kind)
         let probe = try Self.probe(lab)
         defer { probe.terminate() }
         #expect(probe.waitFor("state Established"), "\(probe.output)")
         #expect(probe.waitFor("BFD Init → Up") || probe.waitFor("BFD Down → Up"), "\(probe.output)")
-        #expect(BGPFamilyTests.eventually { try lab.vtysh(["show bfd peers json"]).contains("\"status\":\"up\"") },
-                "\((try? lab.vtysh(["show bfd peers"])) ?? "")")
-        #expect(BGPFamilyTests.eventually { try lab.kernelNextHops("198.51.100.30") == ["192.0.2.11"] })
+        if kind == .frr {
+            #expect(BGPFamilyTests.eventually { try lab.vtysh(["show bfd peers json"]).contains("\"status\":\"up\"") },
+                    "\((try? lab.vtysh(["show bfd peers"])) ?? "")")
+        } else {
+            #expect(BGPFamilyTests.eventually {
+                try sh(["birdc", "-s", lab.dir.appendingPathComponent("bird.ctl").path, "show", "bfd", "sessions"]).output.contains("Up")
+            })
+        }
+        #expect(BGPFamilyTests.eventually { try Self.holds(lab, "198.51.100.30") })
         let start = Date()
         try Self.silence(lab.speaker)
-        #expect(BGPFamilyTests.eventually(10) { try lab.kernelNextHops("198.51.100.30").isEmpty })
+        #expect(BGPFamilyTests.eventually(10) { try !Self.holds(lab, "198.51.100.30") })
         let gone = Date().timeIntervalSince(start)
         #expect(gone < 3, "route withdrawn after \(gone) s; the hold time is 9 s")
     }
 
-    @Test("the router goes silent: the speaker's BFD drops the BGP session at once, with the reason")
-    func routerDies() throws {
-        let lab = try Self.lab()
+    @Test("the router goes silent: the speaker's BFD drops the BGP session at once, with the reason", arguments: [BGPLab.Kind.frr, .bird])
+    func routerDies(_ kind: BGPLab.Kind) throws {
+        let lab = try Self.lab(kind)
         let probe = try Self.probe(lab)
         defer { probe.terminate() }
         #expect(probe.waitFor("state Established"), "\(probe.output)")

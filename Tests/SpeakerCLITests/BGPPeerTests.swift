@@ -36,9 +36,13 @@ final class BGPLab {
     }
     let frr: FRROptions
 
-    init(_ kind: Kind, routerAS: UInt32 = 64512, neighbors: [Neighbor], frr: FRROptions = FRROptions()) throws {
+    /// BIRD only: BFD (100 ms × 3) on every BGP session.
+    let birdBFD: Bool
+
+    init(_ kind: Kind, routerAS: UInt32 = 64512, neighbors: [Neighbor], frr: FRROptions = FRROptions(), birdBFD: Bool = false) throws {
         self.kind = kind
         self.frr = frr
+        self.birdBFD = birdBFD
         prefix = "bcn-bgp-\(getpid())-\(UInt32.random(in: 0..<1_000_000))"
         dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(prefix)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -67,6 +71,7 @@ final class BGPLab {
                 router id 192.0.2.1;
                 protocol device {}
                 protocol kernel k4 { ipv4 { import none; export none; }; }
+                \(birdBFD ? "protocol bfd { interface \"*\" { interval 100 ms; multiplier 3; }; }" : "")
 
                 """
             for (i, n) in neighbors.enumerated() {
@@ -75,7 +80,7 @@ final class BGPLab {
                     protocol bgp p\(i) {
                       local as \(routerAS); neighbor \(n.address) as \(n.asn); passive on; \(ibgp ? "direct;" : "")
                       hold time 9; keepalive time 3; connect retry time 1; error wait time 1,2;
-                      \(n.password.map { "password \"\($0)\";" } ?? "") \(n.ttlSecurity ? "ttl security yes;" : "")
+                      \(n.password.map { "password \"\($0)\";" } ?? "") \(n.ttlSecurity ? "ttl security yes;" : "") \(birdBFD ? "bfd on;" : "")
                       ipv4 { import all; export none; \(ibgp ? "gateway direct;" : "") };
                       ipv6 { import all; export none; \(ibgp ? "gateway direct;" : "") };
                     }
