@@ -128,11 +128,12 @@ struct ExplainCommand: AsyncParsableCommand {
             lines.append("  PROBLEM: this node should announce but has no usable interface (eligible: \(s.interfaces.filter(\.eligible).map(\.name).joined(separator: ", ")))")
         }
         if let routes = e.bgp?.routes {
-            for r in routes {
-                for name in r.peers {
-                    let p = s.peers.first { $0.name == name }
-                    lines.append("  peer \(name): \(p.map { "\($0.address) \($0.state)" } ?? "no session on this node")")
-                }
+            // Each peer once, with the prefixes it is given.
+            var prefixes: [String: [String]] = [:]
+            for r in routes { for name in r.peers { prefixes[name, default: []].append(r.prefix) } }
+            for (name, list) in prefixes.sorted(by: { $0.key < $1.key }) {
+                let p = s.peers.first { $0.name == name }
+                lines.append("  peer \(name): \(p.map { "\($0.address) \($0.state)" } ?? "no session on this node"), \(list.joined(separator: ", "))")
             }
         }
         if !s.conflicts.isEmpty, let c = s.conflicts.first(where: { line in e.addresses.contains { line.contains(" claims \($0)") } }) {
@@ -169,9 +170,25 @@ struct RoutesCommand: AsyncParsableCommand {
         let (s, _) = try await endpoint.fetch()
         let peers = s.peers.filter { peer == nil || $0.name == peer }
         if endpoint.output == .json { return try printJSON(Dictionary(uniqueKeysWithValues: peers.map { ($0.name, $0.routes) })) }
-        var rows = [["PEER", "PREFIX", "LOCAL_PREF", "COMMUNITIES"]]
-        for p in peers { for r in p.routes { rows.append([p.name, r.prefix, r.localPref.map(String.init) ?? "-", r.communities.isEmpty ? "-" : r.communities.joined(separator: " ")]) } }
+        var rows = [["PEER", "PREFIX", "LOCAL_PREF", "COMMUNITIES", "SENT"]]
+        for p in peers {
+            for r in p.routes {
+                rows.append([p.name, r.prefix, r.localPref.map(String.init) ?? "-", r.communities.isEmpty ? "-" : r.communities.joined(separator: " "),
+                             Self.sent(r.prefix, p)])
+            }
+        }
         print(rows.count == 1 ? "no routes advertised" : table(rows))
+    }
+}
+
+extension RoutesCommand {
+    /// Whether the route is on the wire: only on an Established session, and not in a family withheld for want of a
+    /// next hop.
+    static func sent(_ prefix: String, _ p: DebugState.Peer) -> String {
+        guard p.state == "Established" else { return "no (session \(p.state))" }
+        let family = prefix.contains(":") ? "IPv6" : "IPv4"
+        if let why = p.withheld?.first(where: { $0.hasPrefix(family + ":") }) { return "no (\(why))" }
+        return "yes"
     }
 }
 

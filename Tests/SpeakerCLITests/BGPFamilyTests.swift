@@ -1,6 +1,8 @@
 import Foundation
+import SpeakerRuntime
 import TestSupport
 import Testing
+@testable import speaker
 
 /// Address families per session and route refresh, against FRR with its common dual-stack neighbour configuration
 /// (IPv4 and IPv6 unicast activated on the IPv4 and on the IPv6 neighbour) and zebra installing into the router's
@@ -75,5 +77,26 @@ struct BGPFamilyTests {
             usleep(100_000)
         } while Date() < deadline
         return false
+    }
+}
+
+/// `speaker routes` says whether each route is on the wire.
+@Suite("speaker routes: SENT")
+struct RoutesSentTests {
+    static func peer(_ state: String, withheld: [String]? = nil) throws -> DebugState.Peer {
+        let w = withheld.map { ", \"withheld\": [" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? ""
+        let json = #"{"name": "tor", "address": "192.0.2.1:179", "localASN": 64513, "peerASN": 64512, "state": "\#(state)", "advertised": 0, "pending": 0, "routes": []\#(w)}"#
+        return try JSONDecoder().decode(DebugState.Peer.self, from: Data(json.utf8))
+    }
+
+    @Test("yes on an established session; no with the reason otherwise", arguments: [
+        ("203.0.113.1/32", "Established", nil, "yes"),
+        ("203.0.113.1/32", "Active", nil, "no (session Active)"),
+        ("2001:db8::1/128", "Established", ["IPv6: no global IPv6 address on eth0 to use as the IPv6 next hop"],
+         "no (IPv6: no global IPv6 address on eth0 to use as the IPv6 next hop)"),
+        ("203.0.113.1/32", "Established", ["IPv6: no global IPv6 address on eth0 to use as the IPv6 next hop"], "yes"),
+    ] as [(String, String, [String]?, String)])
+    func sent(_ prefix: String, _ state: String, _ withheld: [String]?, _ expected: String) throws {
+        #expect(RoutesCommand.sent(prefix, try Self.peer(state, withheld: withheld)) == expected)
     }
 }
