@@ -86,6 +86,8 @@ public final class BGPSession: Sendable {
         var nextHops = NextHops()
         /// The open connection once OPEN was sent: where a cancelled session writes its Cease.
         var channel: (any Channel)?
+        /// Told when the session comes up or goes down, or its BFD session changes.
+        var onChange: (@Sendable () -> Void)?
     }
 
     enum Event: Sendable {
@@ -123,6 +125,11 @@ public final class BGPSession: Sendable {
     }
 
     public func setStopMode(_ mode: StopMode) { shared.withLock { $0.stopMode = mode } }
+
+    /// `handler` runs (on the session's task) after the session comes up, goes down, or its BFD state changes.
+    public func onStateChange(_ handler: @escaping @Sendable () -> Void) { shared.withLock { $0.onChange = handler } }
+
+    private func changed() { shared.withLock { $0.onChange }?() }
 
     /// Stops the session (Cease, or a silent close in graceful-restart mode); `run()` returns once that is sent.
     /// Prefer this to cancelling `run()`'s task: cancellation also ends the connection's reader, so the Cease is
@@ -179,6 +186,7 @@ public final class BGPSession: Sendable {
                             observe("state Established (hold \(negotiated.holdTime), keepalive \(negotiated.keepaliveTime), families \(negotiated.families.map(\.description).joined(separator: ","))\(negotiated.peerGracefulRestart ? ", peer supports graceful restart" : ""))")
                             rib.reset()
                             pending += await advertise(&rib, negotiated: negotiated, channel: connection, endOfRIB: true)
+                            changed()
                         case .refresh(let family):
                             guard let negotiated = fsm.negotiated else { continue }
                             observe("peer asked for a route refresh (\(family))")
@@ -199,6 +207,7 @@ public final class BGPSession: Sendable {
                             shared.withLock { $0.status.establishedAt = nil; $0.status.negotiated = nil; $0.status.lastError = reason }
                             if reason != "stopped" { logger.warning("BGP session down", metadata: ["reason": "\(reason)"]) }
                             observe("down: \(reason)\(retry.map { "; retrying in about \($0)" } ?? "")")
+                            changed()
                             if let retry, !stopping {
                                 // Jitter (0.75–1.0 of the delay, as RFC 4271 §10 suggests) so peers do not reconnect in step.
                                 let jittered = retry * Double.random(in: 0.75...1.0)
@@ -247,6 +256,7 @@ public final class BGPSession: Sendable {
                     case .bfd(let from, let to, let why):
                         shared.withLock { $0.status.bfd = to == .up ? "Up" : "\(to): \(why)" }
                         observe("BFD \(from) → \(to)\(to == .up ? "" : " (\(why))")")
+                        changed()
                         // A path the peer cannot reach us on: drop the session now, not after the hold time.
                         if from == .up, to != .up, fsm.state != .idle {
                             if let c = connection { try? await c.close() }

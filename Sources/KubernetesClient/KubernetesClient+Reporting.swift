@@ -7,12 +7,19 @@ extension KubernetesClient {
     /// `metallb-speaker`) from `instance`.
     public func postServiceEvent(namespace: String, name: String, uid: String?, reason: String, message: String, warning: Bool,
                                  controller: String, instance: String) async throws(KubernetesClientError) {
+        try await postEvent(regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: namespace, name: name, uid: uid),
+                            reason: reason, message: message, warning: warning, controller: controller, instance: instance)
+    }
+
+    /// An event about any object (a BGPPeer's session, say), in the object's namespace.
+    public func postEvent(regarding: ObjectReference, reason: String, message: String, warning: Bool,
+                          controller: String, instance: String) async throws(KubernetesClientError) {
         let now = Date()
         let suffix = String(UInt64(now.timeIntervalSince1970 * 1_000_000), radix: 16)
-        let event = Event(metadata: ObjectMeta(name: "\(name).\(suffix)", namespace: namespace), eventTime: KubeTime.micro(now),
+        let namespace = regarding.namespace ?? "default"
+        let event = Event(metadata: ObjectMeta(name: "\(regarding.name ?? "object").\(suffix)", namespace: namespace), eventTime: KubeTime.micro(now),
                           reportingController: controller, reportingInstance: instance, action: reason, reason: reason,
-                          regarding: ObjectReference(apiVersion: "v1", kind: "Service", namespace: namespace, name: name, uid: uid),
-                          note: message, type: warning ? "Warning" : "Normal")
+                          regarding: regarding, note: message, type: warning ? "Warning" : "Normal")
         try await createOnly(.events, namespace: namespace, event)
     }
 

@@ -63,6 +63,8 @@ extension Resource where Object == JSONValue {
     public static let serviceL2Statuses = metallb("servicel2statuses")
     public static let serviceBGPStatuses = metallb("servicebgpstatuses")
     public static let configurationStates = metallb("configurationstates")
+    /// FRR-K8s's per-node, per-peer session state.
+    public static let bgpSessionStates = Resource(group: "frrk8s.metallb.io", version: "v1beta1", plural: "bgpsessionstates", namespaced: true)
     /// Every metallb.io configuration kind, in the order the configuration loader reads them.
     public static let metallbConfiguration: [Resource<JSONValue>] = [ipAddressPools, l2Advertisements, bgpAdvertisements, bgpPeers, communities, bfdProfiles]
 

@@ -70,5 +70,6 @@ public struct ResourceType: Hashable, Sendable {
         ResourceType(group: "metallb.io", versions: ["v1beta1"], plural: "servicel2statuses", kind: "ServiceL2Status", hasStatus: true),
         ResourceType(group: "metallb.io", versions: ["v1beta1"], plural: "servicebgpstatuses", kind: "ServiceBGPStatus", hasStatus: true),
         ResourceType(group: "metallb.io", versions: ["v1beta1"], plural: "configurationstates", kind: "ConfigurationState", hasStatus: true),
+        ResourceType(group: "frrk8s.metallb.io", versions: ["v1beta1"], plural: "bgpsessionstates", kind: "BGPSessionState", hasStatus: true),
     ]
 }

@@ -99,6 +99,9 @@ enum TableConverter {
         case ("metallb.io", "ServiceBGPStatus"):
             return [name, path("Node", "status", "node"), path("Service Name", "status", "serviceName"),
                     path("Service Namespace", "status", "serviceNamespace"), age]
+        case ("frrk8s.metallb.io", "BGPSessionState"):
+            return [name, path("Node", "status", "node"), path("Peer", "status", "peer"), path("VRF", "status", "vrf"),
+                    path("BGP", "status", "bgpStatus"), path("BFD", "status", "bfdStatus"), age]
         case ("metallb.io", "ConfigurationState"):
             return [name, path("Result", "status", "result"), path("Last Error", "status", "errorSummary"), age]
         default:

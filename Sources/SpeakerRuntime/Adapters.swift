@@ -31,6 +31,10 @@ protocol BGPReconciling: Sendable {
     func reconcile(peers: [BGPPeer], routes: [String: [IPPrefix: RouteAttributes]], routerID: IPv4Address?, bfdProfiles: [BFDProfile]) -> [String]
     func stopAll(gracefulRestart: Bool)
     func report(now: ContinuousClock.Instant) -> [DebugState.Peer]
+    /// `handler` runs when any session comes up, goes down or its BFD state changes.
+    func setChangeHandler(_ handler: @escaping @Sendable () -> Void)
+    /// The sessions that are not established, by BGPPeer name and generation (cheap: no routes).
+    func notEstablished() -> Set<String>
     /// Runs the sessions as they start, until cancelled.
     func run() async
 }

@@ -69,6 +69,8 @@ public struct DebugState: Codable, Sendable {
         public var bfd: String?
         /// Families negotiated but not sent, with the reason (no next hop of that family on the interface).
         public var withheld: [String]?
+        /// Changes when the session is replaced (its BGPPeer's settings changed): a new session, not a lost one.
+        public var generation: Int?
     }
 
     public struct Failover: Codable, Sendable {

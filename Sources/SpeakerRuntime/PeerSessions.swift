@@ -17,9 +17,12 @@ final class PeerSessions: Sendable {
         var configuration: BGPSession.Configuration
         var session: BGPSession
         var routes: [IPPrefix: PathAttributes] = [:]
+        /// Distinguishes this session from the one it replaced.
+        var generation = 0
     }
 
     private let entries = Mutex<[String: Entry]>([:])
+    private let generations = Atomic<Int>(0)
     /// Peers that cannot have a session, with the reason (for logs and /debug/state).
     private let refused = Mutex<[String: String]>([:])
     let starts: AsyncStream<BGPSession>
@@ -28,6 +31,7 @@ final class PeerSessions: Sendable {
     let factory: any MetricsFactory
     /// The BFD sessions of peers with a BFDProfile (its threads run only while there is one).
     let bfd: BFDEndpoint
+    private let changeHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
     init(logger: Logger, factory: any MetricsFactory) {
         (starts, startContinuation) = AsyncStream.makeStream()
@@ -127,7 +131,9 @@ final class PeerSessions: Sendable {
                 if let old = entries.removeValue(forKey: name) { stopped.append(old.session) }
                 let session = BGPSession(configuration: configuration, logger: logger,
                                          metrics: BGPMetrics(peer: configuration.label, factory: factory), bfd: bfd)
-                entries[name] = Entry(peer: peer, configuration: configuration, session: session)
+                session.onStateChange { [weak self] in self?.changeHandler.withLock { $0 }?() }
+                entries[name] = Entry(peer: peer, configuration: configuration, session: session,
+                                      generation: generations.add(1, ordering: .relaxed).newValue)
                 started.append(name)
             }
             for (name, entry) in entries {
@@ -168,6 +174,12 @@ final class PeerSessions: Sendable {
         startContinuation.finish()
     }
 
+    func setChangeHandler(_ handler: @escaping @Sendable () -> Void) { changeHandler.withLock { $0 = handler } }
+
+    func notEstablished() -> Set<String> {
+        entries.withLock { e in Set(e.filter { $0.value.session.status.state != .established }.map { "\($0.key)#\($0.value.generation)" }) }
+    }
+
     /// For /debug/state.
     func report(now: ContinuousClock.Instant = .now) -> [DebugState.Peer] {
         entries.withLock { e in
@@ -182,7 +194,8 @@ final class PeerSessions: Sendable {
                         DebugState.PeerRoute(prefix: prefix.description, localPref: a.localPreference.map(Int.init),
                                              communities: a.communities.map(\.description) + a.largeCommunities.map(\.description))
                     },
-                    bfd: st.bfd, withheld: st.withheld.isEmpty ? nil : st.withheld.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" })
+                    bfd: st.bfd, withheld: st.withheld.isEmpty ? nil : st.withheld.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" },
+                    generation: entry.generation)
             }
         }
     }

@@ -25,6 +25,9 @@ struct SpeakerPass {
         var liveMembers: Set<String>?
         var interfaceExcludes = InterfaceEligibility.defaultExcludes
         var ignoreExcludeLabel = false
+        /// The BGPPeers whose sessions are established: a Service's BGP status lists only those, and `nodeAssigned`
+        /// for BGP waits for one. Nil: not known (every configured peer counts).
+        var establishedPeers: Set<String>?
     }
 
     /// What the network should carry.
@@ -139,7 +142,8 @@ struct SpeakerPass {
         for (a, why) in sendFailures.sorted(by: { $0.key.description < $1.key.description }) {
             if let service = network.serviceOf[a.ip] { failures[service, default: ""] += "\(a): \(why); " }
         }
-        let (status, bgpAnnounced) = statuses(plan, layer2: network.layer2, peers: Set(network.peers.map(\.name)))
+        let carrying = Set(network.peers.map(\.name)).intersection(input.establishedPeers ?? Set(network.peers.map(\.name)))
+        let (status, bgpAnnounced) = statuses(plan, layer2: network.layer2, peers: carrying)
         let uids = Dictionary(input.services.map { (ServiceKey(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? ""), $0.metadata.uid) },
                               uniquingKeysWith: { a, _ in a })
         var events = assignedEvents(status, previous: previous.assigned, node: input.node, uids: uids)
@@ -184,6 +188,60 @@ struct SpeakerPass {
         if entries.capacity > entries.count + entries.count / 8 { entries = entries.withUnsafeBufferPointer { Array($0) } }
         desired.layer2Entries = entries
         return (desired, bgpAnnounced)
+    }
+
+    // MARK: - BGP sessions
+
+    /// What the previous passes saw of each session (by BGPPeer name), for events on change only.
+    struct SessionMemory: Hashable {
+        var generation: Int?
+        var established = false
+        /// Since when the session has not been established (nil while it is).
+        var downSince: ContinuousClock.Instant?
+        /// A Warning was posted for the current episode: that it went down, that it does not come up.
+        var warnedDown = false
+        var warnedStuck = false
+    }
+
+    /// A session that has not come up this long after it started or went down gets a Warning.
+    static let notEstablishedAfter: Duration = .seconds(20)
+
+    /// Each session's BGPSessionState, and the events of its changes: `BGPSessionDown` (Warning) when an established
+    /// session goes down, `BGPSessionNotEstablished` (Warning) when one has not come up for `notEstablishedAfter`,
+    /// `BGPSessionEstablished` when one comes back after either. The events are about the BGPPeer object.
+    static func sessions(_ peers: [DebugState.Peer], previous: [String: SessionMemory], now: ContinuousClock.Instant, node: String,
+                         namespace: String) -> (states: [StatusReporter.SessionState], events: [StatusReporter.EventNote], memory: [String: SessionMemory]) {
+        var states: [StatusReporter.SessionState] = []
+        var events: [StatusReporter.EventNote] = []
+        var memory: [String: SessionMemory] = [:]
+        for p in peers {
+            let address = p.address.hasPrefix("[") ? String(p.address.dropFirst().prefix { $0 != "]" }) : String(p.address.split(separator: ":").first ?? "")
+            let bfd = p.bfd.map { String($0.prefix { $0 != ":" }) } ?? "N/A"
+            states.append(.init(peer: p.name, address: address, bgp: p.state, bfd: bfd, lastError: p.state == "Established" ? nil : p.lastError))
+            // A replaced session (its BGPPeer's settings changed) starts afresh: its predecessor was not lost.
+            var m = previous[p.name].flatMap { $0.generation == p.generation ? $0 : nil } ?? SessionMemory(generation: p.generation, downSince: now)
+            func note(_ reason: String, _ message: String, warning: Bool) {
+                events.append(.init(namespace: namespace, name: p.name, uid: nil, reason: reason, message: message, warning: warning,
+                                    apiVersion: "metallb.io/v1beta2", kind: "BGPPeer"))
+            }
+            let session = "BGP session from node \"\(node)\" to \(p.address)"
+            if p.state == "Established" {
+                if m.warnedDown || m.warnedStuck { note("BGPSessionEstablished", "\(session) is established", warning: false) }
+                m = SessionMemory(generation: p.generation, established: true)
+            } else {
+                if m.established {
+                    note("BGPSessionDown", "\(session) went down: \(p.lastError ?? p.state)", warning: true)
+                    m = SessionMemory(generation: p.generation, downSince: now, warnedDown: true)
+                } else if !m.warnedStuck, let since = m.downSince, now - since >= notEstablishedAfter {
+                    note("BGPSessionNotEstablished", "\(session) has not been established for \(Int(notEstablishedAfter.components.seconds)) s (\(p.state)): \(p.lastError ?? "no answer")",
+                         warning: true)
+                    m.warnedStuck = true
+                }
+                if m.downSince == nil { m.downSince = now }
+            }
+            memory[p.name] = m
+        }
+        return (states, events, memory)
     }
 
     /// `nodeAssigned` for each (Service, protocol) this node announces now and did not in the previous pass.

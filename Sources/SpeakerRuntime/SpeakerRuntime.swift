@@ -260,6 +260,7 @@ public final class SpeakerRuntime: Sendable {
                 return true
             }
             group.addTask { try await self.loop(inputs); return true }
+            group.addTask { await self.watchSessions(); return false }
             // Runs until the ordered stop is done (or the pass loop ends, or a child throws); other children that
             // finish early (membership after its leave, a watch that gave up) do not end the runtime.
             while let finished = try await group.next() {
@@ -275,6 +276,24 @@ public final class SpeakerRuntime: Sendable {
         return [{ await inputs.services.run() }, { await inputs.slices.run() }, { await inputs.nodes.run() },
                 { await inputs.configuration.run { self.pull.yield() } }]
             + signals.map { signal in { for await _ in signal { self.pull.yield() } } }
+    }
+
+    /// A pass when a BGP session comes up or goes down (its status and events follow), and one when a session has
+    /// not been established for `SpeakerPass.notEstablishedAfter` (so that the pass says so).
+    private func watchSessions() async {
+        sessions.setChangeHandler { [weak self] in self?.pull.yield() }
+        var downSince: [String: ContinuousClock.Instant] = [:]
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let now = ContinuousClock.now
+            let down = sessions.notEstablished()
+            downSince = downSince.filter { down.contains($0.key) }
+            for s in down where downSince[s] == nil { downSince[s] = now }
+            // A pass each second for three seconds from then: the pass keeps its own clock of the episode, which
+            // starts a moment after this one.
+            let due = now - SpeakerPass.notEstablishedAfter
+            if downSince.values.contains(where: { $0 <= due && $0 > due - .seconds(3) }) { pull.yield() }
+        }
     }
 
     private func runMembership(_ membership: any MembershipService) async {
@@ -406,12 +425,13 @@ public final class SpeakerRuntime: Sendable {
     /// Level-triggered passes: each reads the caches, decides (`SpeakerPass`), does the network work, then reports.
     private func loop(_ inputs: Inputs) async throws {
         var memory = SpeakerPass.Memory()
+        var sessionMemory: [String: SpeakerPass.SessionMemory] = [:]
         for await _ in trigger {
             guard inputs.hasSynced, let interfaces = state.withLock({ $0.interfaces }) else { continue }
             refreshConfiguration(inputs.configuration)
             guard let configuration = inputs.configuration.current else { continue }
             let nodes = inputs.nodes.snapshot()
-            let input = SpeakerPass.Input(node: options.nodeName, configuration: configuration,
+            var input = SpeakerPass.Input(node: options.nodeName, configuration: configuration,
                                           services: inputs.services.snapshot().filter(handles), endpointSlices: inputs.slices.snapshot(),
                                           nodes: nodes, interfaces: interfaces, liveMembers: follow(nodes),
                                           interfaceExcludes: options.interfaceExcludes, ignoreExcludeLabel: options.ignoreExcludeLabel)
@@ -420,8 +440,14 @@ public final class SpeakerRuntime: Sendable {
             let sent = await announce(network.layer2)
             sessions.reconcile(peers: network.peers, routes: network.routes, routerID: network.routerID,
                                bfdProfiles: configuration.bfdProfiles)
+            let peers = sessions.report(now: .now)
+            input.establishedPeers = Set(peers.filter { $0.state == "Established" }.map(\.name))
             let report = SpeakerPass.report(input, network, sendFailures: sent.failed, previous: memory)
             memory = report.memory
+            let bgp = SpeakerPass.sessions(peers, previous: sessionMemory, now: .now, node: options.nodeName, namespace: options.namespace)
+            sessionMemory = bgp.memory
+            reporter.setSessions(bgp.states)
+            for e in bgp.events { reporter.add(event: e) }
             publish(report, input: input, inputs: inputs)
         }
     }

@@ -23,6 +23,9 @@ final class StatusReporter: Sendable {
         var reason: String
         var message: String
         var warning: Bool
+        /// What the event is about: a Service unless said otherwise.
+        var apiVersion = "v1"
+        var kind = "Service"
     }
 
     /// For each Service this node announces: its interfaces (layer 2) or BGPPeer names. The layer 2 part is the
@@ -40,6 +43,18 @@ final class StatusReporter: Sendable {
         }
     }
 
+    /// One BGP session of this node, as a BGPSessionState object (FRR-K8s's kind and fields, plus `lastError`).
+    struct SessionState: Hashable, Sendable {
+        /// The BGPPeer's name (the object's name is derived from it).
+        var peer: String
+        /// The peer's address, without the port.
+        var address: String
+        var bgp: String
+        /// Up, Down, Init, AdminDown, or N/A without a BFD profile.
+        var bfd: String
+        var lastError: String?
+    }
+
     let client: KubernetesClient
     let namespace: String
     let node: String
@@ -54,6 +69,8 @@ final class StatusReporter: Sendable {
     /// This node's status objects, as stamps.
     private let l2: Informer<StatusStamp>
     private let bgp: Informer<StatusStamp>
+    private let sessions: Informer<StatusStamp>
+    private let sessionStates = Mutex<[SessionState]>([])
 
     init(client: KubernetesClient, namespace: String, node: String, instance: String, logger: Logger, metrics: SpeakerMetrics) {
         self.client = client
@@ -70,6 +87,14 @@ final class StatusReporter: Sendable {
                       store: StatusStamp.projection)
         bgp = Informer(client: client, resource: StatusStamp.resource(.serviceBGPStatuses), namespace: namespace, options: selector, logger: logger,
                        store: StatusStamp.projection)
+        sessions = Informer(client: client, resource: StatusStamp.resource(.bgpSessionStates), namespace: namespace,
+                            options: ListOptions(labelSelector: "frrk8s.metallb.io/node=\(node)"), logger: logger, store: StatusStamp.projection)
+    }
+
+    /// This node's BGP sessions, written as BGPSessionState objects on the next pass.
+    func setSessions(_ states: [SessionState]) {
+        let changed = sessionStates.withLock { s in defer { s = states }; return s != states }
+        if changed { pull.yield() }
     }
 
     func set(_ d: Desired, events new: [EventNote]) {
@@ -112,10 +137,11 @@ final class StatusReporter: Sendable {
 
 
     func run() async throws {
-        let l2 = self.l2, bgp = self.bgp
+        let l2 = self.l2, bgp = self.bgp, sessions = self.sessions
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await l2.run() }
             group.addTask { await bgp.run() }
+            group.addTask { await sessions.run() }
             group.addTask {
                 for await _ in self.trigger {
                     await l2.waitForSync()
@@ -126,6 +152,11 @@ final class StatusReporter: Sendable {
                                               status: { ["interfaces": .array($0.items.map { ["name": .string($0)] })] }) || failed
                     failed = await !self.sync(.serviceBGPStatuses, prefix: "bgp-", kind: "ServiceBGPStatus", want: want.bgp, have: bgp.snapshot(),
                                               status: { ["peers": .array($0.items.map(JSONValue.string))] }) || failed
+                    // Not waited for: a cluster without the BGPSessionState CRD (an older install) must not hold the
+                    // Service statuses up.
+                    if sessions.hasSynced {
+                        failed = await !self.syncSessions(self.sessionStates.withLock { $0 }, have: sessions.snapshot()) || failed
+                    }
                     if let c = self.configState.withLock({ $0 }), !c.written {
                         do {
                             try await self.client.writeConfigurationState(namespace: self.namespace, name: c.name, component: "speaker",
@@ -142,9 +173,10 @@ final class StatusReporter: Sendable {
                             if i >= Self.concurrency { await group.next() }
                             group.addTask {
                                 do {
-                                    try await self.client.postServiceEvent(namespace: n.namespace, name: n.name, uid: n.uid, reason: n.reason,
-                                                                           message: n.message, warning: n.warning, controller: "metallb-speaker",
-                                                                           instance: self.instance)
+                                    try await self.client.postEvent(regarding: ObjectReference(apiVersion: n.apiVersion, kind: n.kind,
+                                                                                               namespace: n.namespace, name: n.name, uid: n.uid),
+                                                                    reason: n.reason, message: n.message, warning: n.warning,
+                                                                    controller: "metallb-speaker", instance: self.instance)
                                     self.metrics.updates.increment()
                                 } catch {
                                     self.metrics.updateErrors.increment()
@@ -208,6 +240,51 @@ final class StatusReporter: Sendable {
     }
 
     static let concurrency = 32
+
+    /// Creates, updates and deletes this node's BGPSessionState objects (one per peer; few, so one at a time).
+    private func syncSessions(_ want: [SessionState], have: [StatusStamp]) async -> Bool {
+        let existing = Dictionary(have.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var ok = true
+        var wanted = Set<String>()
+        for s in want {
+            let name = Self.objectName("session-", node: node, namespace: "", name: s.peer)
+            wanted.insert(name)
+            var body: [String: JSONValue] = ["bgpStatus": .string(s.bgp), "bfdStatus": .string(s.bfd), "node": .string(node),
+                                             "peer": .string(s.address), "vrf": ""]
+            if let e = s.lastError { body["lastError"] = .string(e) }
+            let status = JSONValue.object(body)
+            if existing[name]?.digest == status.hashValue { continue }
+            do {
+                if existing[name] == nil {
+                    do {
+                        try await client.createOnly(.bgpSessionStates, namespace: namespace, [
+                            "apiVersion": "frrk8s.metallb.io/v1beta1", "kind": "BGPSessionState",
+                            "metadata": ["name": .string(name), "namespace": .string(namespace),
+                                         "labels": ["frrk8s.metallb.io/node": .string(node),
+                                                    "frrk8s.metallb.io/peer": .string(s.address.replacingOccurrences(of: ":", with: "-")),
+                                                    "frrk8s.metallb.io/vrf": ""]],
+                        ])
+                    } catch where error.isAlreadyExists {}
+                }
+                try await client.patchOnly(.bgpSessionStates, namespace: namespace, name: name, .merge(["status": status]), subresource: "status")
+                metrics.updates.increment()
+            } catch {
+                ok = false
+                metrics.updateErrors.increment()
+                logger.info("cannot write BGPSessionState; will retry", metadata: ["peer": "\(s.peer)", "error": "\(error)"])
+            }
+        }
+        for name in existing.keys.sorted() where !wanted.contains(name) {
+            do {
+                try await client.delete(.bgpSessionStates, namespace: namespace, name: name)
+            } catch where error.isNotFound {
+            } catch {
+                ok = false
+                logger.info("cannot delete BGPSessionState; will retry", metadata: ["name": "\(name)", "error": "\(error)"])
+            }
+        }
+        return ok
+    }
 
     private func perform(_ w: Write, resource: Resource<JSONValue>, kind: String) async -> Bool {
         switch w {

@@ -16,7 +16,7 @@ struct DeployTests {
         let (status, text) = try runProcess("/bin/bash", [script.path, Self.root.appendingPathComponent(".build/debug/kube-emulator").path, Self.root.path])
         let failures = text.split(separator: "\n").filter { !$0.hasPrefix("ok: ") }
         #expect(status == 0, "\(failures.joined(separator: "\n"))")
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix("ok: ") }.count == 17)
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("ok: ") }.count == 18)
     }
 
     @Test("the example configuration is valid for Beacon", arguments: ["layer2.yaml", "bgp.yaml"])

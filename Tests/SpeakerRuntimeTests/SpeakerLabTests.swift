@@ -122,6 +122,11 @@ struct SpeakerLabTests {
             #expect(routes.contains("\(ip)/32") && routes.contains("64512:100"), "\(routes)")
             let statuses = try await lab.kubectl(["get", "servicebgpstatuses", "-n", "metallb-system", "-o", "jsonpath={.items[*].status.node}"]).output
             #expect(Set(statuses.split(separator: " ").map(String.init)) == Set(lab.nodeIndices.map(lab.nodeName)), "\(statuses)")
+            // Every node's session, as FRR-K8s's BGPSessionState.
+            let sessions = try await lab.kubectl(["get", "bgpsessionstates", "-n", "metallb-system", "-o",
+                                                  "jsonpath={range .items[*]}{.status.node} {.status.peer} {.status.bgpStatus} {.status.bfdStatus}{\"\\n\"}{end}"]).output
+            #expect(Set(sessions.split(separator: "\n").map(String.init)) == Set(lab.nodeIndices.map { "\(lab.nodeName($0)) \(lab.routerIPv4) Established N/A" }),
+                    "\(sessions)")
 
             // ConfigurationState per speaker; an invalid object is reported and the last good configuration stays.
             let state = try await lab.kubectl(["get", "configurationstates", "-n", "metallb-system", "speaker-node1", "-o", "jsonpath={.status.result}"]).output

@@ -224,6 +224,56 @@ struct SpeakerPassTests {
         #expect(SpeakerPass.layer2Nodes(input) == expected)
     }
 
+    /// A Service's BGP status names only peers whose sessions are up, and `nodeAssigned` for BGP waits for one.
+    @Test("BGP: status and nodeAssigned only with an established session")
+    func bgpOnlyWhenCarried() throws {
+        var input = try Self.input(Self.bgp, node: "node-a", services: [Fixture.service("web", ip: "203.0.113.10")])
+        input.establishedPeers = []
+        let network = SpeakerPass.network(input)
+        let down = SpeakerPass.report(input, network, sendFailures: [:], previous: .init())
+        #expect(down.status.bgp.isEmpty && down.events.isEmpty && down.bgpAnnounced.isEmpty)
+        #expect(network.routes["tor"]?.isEmpty == false, "the route is still offered to the session")
+        input.establishedPeers = ["tor"]
+        let up = SpeakerPass.report(input, network, sendFailures: [:], previous: down.memory)
+        #expect(up.status.bgp[ServiceKey(namespace: "default", name: "web")] == ["tor"])
+        #expect(up.events.map(\.reason) == ["nodeAssigned"])
+    }
+
+    static func peer(_ name: String, _ state: String, error: String? = nil, bfd: String? = nil) throws -> DebugState.Peer {
+        DebugState.Peer(name: name, address: "192.0.2.1:179", localASN: 64513, peerASN: 64512, state: state, uptimeSeconds: nil,
+                        lastError: error, holdTimeSeconds: nil, advertised: 0, pending: 0, routes: [], bfd: bfd, withheld: nil, generation: 1)
+    }
+
+    /// Session events on change only: down after up at once, not established after 20 s once, established again
+    /// after a warning; the BGPSessionState of each.
+    @Test("BGP sessions: state objects and events on change")
+    func sessionEvents() throws {
+        let t0 = ContinuousClock.now
+        func run(_ peers: [DebugState.Peer], _ memory: [String: SpeakerPass.SessionMemory], at s: Int)
+            -> (states: [StatusReporter.SessionState], events: [String], memory: [String: SpeakerPass.SessionMemory]) {
+            let r = SpeakerPass.sessions(peers, previous: memory, now: t0 + .seconds(s), node: "node-a", namespace: "metallb-system")
+            return (r.states, r.events.map { "\($0.reason) \($0.kind)/\($0.name) \($0.warning ? "Warning" : "Normal"): \($0.message)" }, r.memory)
+        }
+        let md5 = "cannot connect to 192.0.2.1:179: connect timeout (with a TCP MD5 password set, a wrong or missing key ...)"
+        var r = run([try Self.peer("tor", "Connect", error: md5)], [:], at: 0)
+        #expect(r.events.isEmpty)
+        #expect(r.states == [.init(peer: "tor", address: "192.0.2.1", bgp: "Connect", bfd: "N/A", lastError: md5)])
+        r = run([try Self.peer("tor", "Connect", error: md5)], r.memory, at: 19)
+        #expect(r.events.isEmpty)
+        r = run([try Self.peer("tor", "Connect", error: md5)], r.memory, at: 20)
+        #expect(r.events == ["BGPSessionNotEstablished BGPPeer/tor Warning: BGP session from node \"node-a\" to 192.0.2.1:179 has not been established for 20 s (Connect): \(md5)"])
+        r = run([try Self.peer("tor", "Connect", error: md5)], r.memory, at: 40)
+        #expect(r.events.isEmpty, "once per episode")
+        r = run([try Self.peer("tor", "Established", bfd: "Up")], r.memory, at: 41)
+        #expect(r.events == ["BGPSessionEstablished BGPPeer/tor Normal: BGP session from node \"node-a\" to 192.0.2.1:179 is established"])
+        #expect(r.states.first?.bfd == "Up" && r.states.first?.lastError == nil)
+        r = run([try Self.peer("tor", "Idle", error: "BFD session down: control detection time expired", bfd: "Down: control detection time expired")], r.memory, at: 50)
+        #expect(r.events == ["BGPSessionDown BGPPeer/tor Warning: BGP session from node \"node-a\" to 192.0.2.1:179 went down: BFD session down: control detection time expired"])
+        #expect(r.states.first?.bfd == "Down")
+        r = run([], r.memory, at: 60)
+        #expect(r.states.isEmpty && r.memory.isEmpty, "a peer that goes away is forgotten")
+    }
+
     @Test("an address outside every pool is a problem of the plan, announced by no one")
     func outsidePools() throws {
         let input = try Self.input(services: [Fixture.service("web", ip: "198.51.100.200")])

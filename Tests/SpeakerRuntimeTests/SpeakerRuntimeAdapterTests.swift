@@ -40,6 +40,8 @@ final class RecordingBGP: BGPReconciling {
     }
     func stopAll(gracefulRestart: Bool) {}
     func report(now: ContinuousClock.Instant) -> [DebugState.Peer] { [] }
+    func setChangeHandler(_ handler: @escaping @Sendable () -> Void) {}
+    func notEstablished() -> Set<String> { [] }
     func run() async {}
 }
 
@@ -98,13 +100,7 @@ struct SpeakerRuntimeAdapterTests {
 
     @Test("a Service's address reaches the layer 2 adapter; status, event and ConfigurationState reach the API; a rejected configuration changes nothing")
     func endToEnd() async throws {
-        let certs = try SelfSignedCertificates(hosts: ["127.0.0.1"])
-        let state = try EmulatorState(store: ObjectStore(now: { KubeTime.micro() }, makeUID: { UUID().uuidString.lowercased() }))
-        let server = try await EmulatorServer(handler: APIHandler(state: state, serverAddress: "127.0.0.1"),
-                                              options: .init(tls: try certs.serverConfiguration()))
-        var config = ClientConfiguration(server: "https://127.0.0.1:\(server.port)", certificateAuthorityPEM: Array(certs.caPEM.utf8))
-        config.qps = 0
-        let client = try KubernetesClient(configuration: config)
+        let (server, client) = try await Self.apiServer()
         let layerTwo = RecordingLayerTwo(), bgp = RecordingBGP()
         var options = SpeakerRuntime.Options(nodeName: "node-a")
         options.membership.enabled = false
@@ -149,13 +145,7 @@ struct SpeakerRuntimeAdapterTests {
     @Test("membership through its adapter: the members are the Nodes, a lost member's address is taken over, a silent socket fails readiness")
     func membership() async throws {
         let ip = try #require((10...250).map { "192.0.2.\($0)" }.first { LabFixture.expectedOwner($0, among: ["node-a", "node-b"]) == "node-b" })
-        let certs = try SelfSignedCertificates(hosts: ["127.0.0.1"])
-        let state = try EmulatorState(store: ObjectStore(now: { KubeTime.micro() }, makeUID: { UUID().uuidString.lowercased() }))
-        let server = try await EmulatorServer(handler: APIHandler(state: state, serverAddress: "127.0.0.1"),
-                                              options: .init(tls: try certs.serverConfiguration()))
-        var config = ClientConfiguration(server: "https://127.0.0.1:\(server.port)", certificateAuthorityPEM: Array(certs.caPEM.utf8))
-        config.qps = 0
-        let client = try KubernetesClient(configuration: config)
+        let (server, client) = try await Self.apiServer()
         let layerTwo = RecordingLayerTwo()
         let made = Mutex<ScriptedMembership?>(nil)
         let factory: MembershipFactory = { onChange in
@@ -193,6 +183,17 @@ struct SpeakerRuntimeAdapterTests {
             #expect(try await eventuallyAsync(10) { membership.state.withLock { $0.stopped } }, "shutdown leaves membership")
         }
         await client.shutdown()
+    }
+
+    /// An in-process API server over TLS on loopback, and a client of it without a rate limit.
+    static func apiServer() async throws -> (EmulatorServer, KubernetesClient) {
+        let certs = try SelfSignedCertificates(hosts: ["127.0.0.1"])
+        let state = try EmulatorState(store: ObjectStore(now: { KubeTime.micro() }, makeUID: { UUID().uuidString.lowercased() }))
+        let server = try await EmulatorServer(handler: APIHandler(state: state, serverAddress: "127.0.0.1"),
+                                              options: .init(tls: try certs.serverConfiguration()))
+        var config = ClientConfiguration(server: "https://127.0.0.1:\(server.port)", certificateAuthorityPEM: Array(certs.caPEM.utf8))
+        config.qps = 0
+        return (server, try KubernetesClient(configuration: config))
     }
 
     static func seed(_ client: KubernetesClient, ip: String = "192.0.2.10", nodes: [String: String] = ["node-a": "192.0.2.11"]) async throws {

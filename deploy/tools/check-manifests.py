@@ -80,7 +80,7 @@ def policies(name, objs):
     kinds = [o["kind"] for o in objs]
     crds = [o for o in objs if o["kind"] == "CustomResourceDefinition"]
     if name != "helm-options":
-        if len(crds) != 9: fail(f"{name}: {len(crds)} CRDs, want MetalLB's 9")
+        if len(crds) != 10: fail(f"{name}: {len(crds)} CRDs, want MetalLB's 9 and BGPSessionState")
         for c in crds:
             for v in c["spec"]["versions"]:
                 if v.get("subresources", {}).get("status") != {}: fail(f"{name}: {c['metadata']['name']} {v['name']} has no status subresource")

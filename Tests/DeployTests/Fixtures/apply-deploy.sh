@@ -11,7 +11,8 @@ start_emulator "$EMULATOR"
 K="kubectl --request-timeout=10s"
 
 check "apply -k deploy/" 'daemonset.apps/speaker created' $K apply -k "$ROOT/deploy"
-check "nine metallb.io CRDs" '^9$' bash -c "$K get crd -o name | grep -c 'metallb.io'"
+check "nine metallb.io CRDs" '^9$' bash -c "$K get crd -o name | grep -c '/[a-z0-9]*[.]metallb[.]io$'"
+check "FRR-K8s's BGPSessionState CRD" 'bgpsessionstates.frrk8s.metallb.io' $K get crd bgpsessionstates.frrk8s.metallb.io -o name
 check "namespace pod security" 'privileged' $K get namespace metallb-system -o 'jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}'
 check "controller Deployment" '^1 65534 true$' $K get deployment controller -n metallb-system \
   -o 'jsonpath={.spec.replicas} {.spec.template.spec.securityContext.runAsUser} {.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem}'
