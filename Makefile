@@ -24,7 +24,7 @@ RELEASE_FLAGS := --static-swift-stdlib -Xlinker --strip-debug -Xswiftc -use-ld=l
 MALLOC_EXPORTS := malloc free calloc realloc posix_memalign aligned_alloc memalign valloc malloc_usable_size
 SPEAKER_FLAGS := -Xlinker -ljemalloc $(foreach s,$(MALLOC_EXPORTS),-Xlinker --export-dynamic-symbol=$(s))
 
-.PHONY: build test unit deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin fuzz-json fuzz-membership clean
+.PHONY: build test unit interop deps build-deps pytools check-deploy release image-check bench demo fuzz-config fuzz-frames fuzz-bgp fuzz-admin fuzz-json fuzz-membership clean
 
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -84,6 +84,12 @@ unit: build-deps
 	$(SWIFT) build --build-tests
 	$(RUN_TESTS) --skip '$(PRIVILEGED)|$(TIMING)'
 	$(RUN_TESTS) --filter '$(TIMING)' --skip '$(PRIVILEGED)'
+
+# Which BGP and BFD feature works with which router (BIRD, FRR, GoBGP in namespaces; root): the interoperability
+# suites that `make test` runs, printed as a table.
+interop: build-deps
+	$(SWIFT) build --build-tests
+	tools/interop-matrix.py $(TEST_BINARY)
 
 # The Containerfile runs exactly this (with RELEASE_PRODUCTS="controller speaker"), then image-check.
 release: build-deps

@@ -6,7 +6,10 @@ import NetworkPrimitives
 public struct SessionStateMachine: Sendable {
     public struct Configuration: Hashable, Sendable {
         public var localASN: ASN
+        /// The AS the peer must open with; ignored with `anyExternalPeerAS`.
         public var peerASN: ASN
+        /// MetalLB's `dynamicASN: external` (FRR's `remote-as external`): any AS but our own.
+        public var anyExternalPeerAS = false
         public var routerID: IPv4Address
         /// Proposed hold time; 0 disables keepalives and the hold timer (RFC 4271 §4.2). Otherwise ≥ 3 s.
         public var holdTime: Duration = .seconds(90)
@@ -257,7 +260,11 @@ public struct SessionStateMachine: Sendable {
             default: break
             }
         }
-        guard peerAS == configuration.peerASN else { return .failure(.badPeerAS()) }
+        if configuration.anyExternalPeerAS {
+            guard peerAS != configuration.localASN else { return .failure(.badPeerAS()) }
+        } else {
+            guard peerAS == configuration.peerASN else { return .failure(.badPeerAS()) }
+        }
         guard open.identifier != configuration.routerID || configuration.localASN != configuration.peerASN else { return .failure(.badBGPIdentifier()) }
         // A peer without multiprotocol capabilities speaks IPv4 unicast only (RFC 4760 §8).
         if !peerMP { families = [.ipv4] }

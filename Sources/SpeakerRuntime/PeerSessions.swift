@@ -54,9 +54,11 @@ final class PeerSessions: Sendable {
         switch peer.peerASN {
         case .fixed(let a): remote = a
         case .dynamicInternal: remote = local
-        case .dynamicExternal: return .failure(SessionRefusal("peer \(peer.name): dynamicASN external is not supported; set peerASN"))
+        // Any AS but ours, learnt from the peer's OPEN; 0 here only marks the session as eBGP.
+        case .dynamicExternal: remote = ASN(0)
         }
         var fsm = SessionStateMachine.Configuration(localASN: local, peerASN: remote, routerID: routerID)
+        fsm.anyExternalPeerAS = peer.peerASN == .dynamicExternal
         fsm.holdTime = peer.holdTime
         fsm.keepaliveTime = peer.keepaliveTime
         fsm.gracefulRestart = peer.enableGracefulRestart

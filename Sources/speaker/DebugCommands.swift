@@ -153,7 +153,7 @@ struct PeersCommand: AsyncParsableCommand {
         if s.peers.isEmpty { print("no BGP peers select node \(s.node)"); return }
         var rows = [["PEER", "ADDRESS", "ASN", "STATE", "UP", "HOLD", "BFD", "SENT", "PENDING", "LAST ERROR"]]
         for p in s.peers {
-            rows.append([p.name, p.address, "\(p.localASN)→\(p.peerASN)", p.state, formatSeconds(p.uptimeSeconds),
+            rows.append([p.name, p.address, "\(p.localASN)→\(p.peerASN == 0 ? "external" : "\(p.peerASN)")", p.state, formatSeconds(p.uptimeSeconds),
                          p.holdTimeSeconds.map { "\(Int($0))s" } ?? "-", p.bfd ?? "-", "\(p.advertised)", "\(p.pending)",
                          p.lastError ?? (p.withheld?.joined(separator: "; ") ?? "-")])
         }

@@ -204,6 +204,18 @@ struct SessionStateMachineTests {
         #expect(narrow.received(.routeRefresh(afi: 2, subtype: 0, safi: 1), now: .seconds(1)) == [], "IPv6 was not negotiated")
     }
 
+    /// `dynamicASN: external`: any peer AS but our own opens the session.
+    @Test("dynamicASN external: any AS but ours", arguments: [(UInt32(64512), true), (65001, true), (64513, false)])
+    func anyExternal(_ asn: UInt32, _ accepted: Bool) {
+        var c = Self.config
+        c.peerASN = ASN(0)
+        c.anyExternalPeerAS = true
+        var fsm = SessionStateMachine(configuration: c)
+        _ = fsm.start(); _ = fsm.connected(now: .zero)
+        let actions = fsm.received(Self.peerOpen(asn: ASN(asn)), now: .zero)
+        #expect((actions == [.send(.keepalive)]) == accepted, "\(actions)")
+    }
+
     /// Enhanced route refresh counts only when both sides offer it.
     @Test("enhanced route refresh is negotiated")
     func enhanced() {

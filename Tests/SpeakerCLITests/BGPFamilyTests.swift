@@ -60,6 +60,25 @@ struct BGPFamilyTests {
         #expect(probe.output.components(separatedBy: "state Established (").count == 2, "one session, never reset: \(probe.output)")
     }
 
+    /// BIRD (`reload in`) and GoBGP (`softresetin`) ask for the routes again: the speaker answers on the same session.
+    @Test("ROUTE-REFRESH from BIRD and GoBGP is answered on the same session", arguments: [BGPLab.Kind.bird, .gobgp])
+    func refreshRequested(_ kind: BGPLab.Kind) throws {
+        let lab = try BGPLab(kind, neighbors: [Self.neighbors[0]])
+        let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
+                                                         "--hold-time", "9", "--announce", "198.51.100.21/32"])
+        defer { probe.terminate() }
+        #expect(probe.waitFor("state Established"), "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.21", family: .ipv4), "\(probe.output)")
+        switch kind {
+        case .bird: _ = try sh(["birdc", "-s", lab.dir.appendingPathComponent("bird.ctl").path, "reload", "in", "p0"])
+        case .gobgp: _ = try sh(["ip", "netns", "exec", lab.router, "gobgp", "-u", "127.0.0.1", "-p", "50051", "neighbor", "192.0.2.11", "softresetin"])
+        case .frr: break
+        }
+        #expect(probe.waitFor("peer asked for a route refresh (IPv4)"), "\(probe.output)")
+        #expect(lab.waitForRoute("198.51.100.21", family: .ipv4), "\(probe.output)")
+        #expect(probe.output.components(separatedBy: "state Established (").count == 2, "one session, never reset: \(probe.output)")
+    }
+
     /// The neighbours a prefix was learned from (sorted) and the next hops of those paths, from FRR's JSON.
     static func paths(_ lab: BGPLab, _ afi: String, _ prefix: String) throws -> (peers: [String], nextHops: [String]) {
         let out = try lab.vtysh(["show bgp \(afi) unicast \(prefix) json"])
