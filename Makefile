@@ -3,6 +3,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # Debian packages the build needs, and those the tests and the lab add; installed when missing.
 BUILD_PACKAGES := libnl-3-dev libnl-route-3-dev libjemalloc-dev zlib1g-dev
+# What the demo runs (a subset of the tests' packages).
+DEMO_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping arp-scan iputils-ping bird2 nftables curl tcpdump
+DEMO_PRODUCTS := speaker controller kube-emulator beacon-lab
 APT_PACKAGES := $(BUILD_PACKAGES) iproute2 iputils-arping arp-scan iputils-ping ndisc6 tcpdump bird2 frr gobgpd nftables keepalived curl python3-venv prometheus
 # The release binaries (the image takes controller and speaker); the Swift runtime is linked in statically.
 RELEASE_PRODUCTS ?= speaker controller kube-emulator beacon-lab beacon-bench
@@ -103,8 +106,13 @@ release: build-deps
 	@for p in $(RELEASE_PRODUCTS); do b=.build/release/$$p; \
 	  if [ -e $$b ] && [ tools/static-libs.sh -nt $$b ]; then \
 	  rm -f "$$(readlink -f $$b)"; fi; done  # relink after a new link script
-	for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
-	  $(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p || exit 1; done
+	@# RELEASE_LOG=FILE: the build's output goes there, and each product gets one line with its time.
+	@for p in $(RELEASE_PRODUCTS); do extra=""; [ $$p = speaker ] && extra="$(SPEAKER_FLAGS)"; \
+	  cmd="$(SWIFT) build -c release $(RELEASE_FLAGS) $$extra --product $$p"; \
+	  if [ -z "$(RELEASE_LOG)" ]; then echo "$$cmd"; $$cmd || exit 1; continue; fi; \
+	  start=$$(date +%s); \
+	  if ! $$cmd >> "$(RELEASE_LOG)" 2>&1; then tail -n 40 "$(RELEASE_LOG)" >&2; echo "building $$p failed: $(RELEASE_LOG)" >&2; exit 1; fi; \
+	  echo "  built $$p in $$(( $$(date +%s) - start )) s"; done
 
 # The release binaries carry the Swift runtime (no libswift*/Foundation .so needed at run time) and start.
 image-check:
@@ -124,8 +132,12 @@ image-check:
 	  echo "ok   release speaker runs on jemalloc (linked in, malloc family exported) and stops on SIGTERM"; fi
 
 # The lab demo (root): builds a site in network namespaces, shows Beacon at work, removes everything.
-demo: deps
-	$(MAKE) release RELEASE_PRODUCTS="speaker controller kube-emulator beacon-lab"
+demo:
+	$(call apt_install,$(DEMO_PACKAGES))
+	@mkdir -p .build && : > .build/demo-build.log
+	@echo "Building $(words $(DEMO_PRODUCTS)) release binaries ($(DEMO_PRODUCTS)): about 15 minutes on 2 cores the first time,"
+	@echo "a minute or two after. The build's output goes to .build/demo-build.log."
+	@$(MAKE) -s release RELEASE_PRODUCTS="$(DEMO_PRODUCTS)" RELEASE_LOG=$(CURDIR)/.build/demo-build.log
 	.build/release/beacon-lab demo
 
 # Benchmarks print JSON lines; figures go to Docs/benchmarks.md.

@@ -60,8 +60,9 @@ struct BGPFamilyTests {
         #expect(probe.output.components(separatedBy: "state Established (").count == 2, "one session, never reset: \(probe.output)")
     }
 
-    /// BIRD (`reload in`) and GoBGP (`softresetin`) ask for the routes again: the speaker answers on the same session.
-    @Test("ROUTE-REFRESH from BIRD and GoBGP is answered on the same session", arguments: [BGPLab.Kind.bird, .gobgp])
+    /// BIRD (`reload in`) asks for the routes again: the speaker answers on the same session. (GoBGP keeps its own
+    /// copy of what it received: its `softresetin` re-reads that and sends no ROUTE-REFRESH.)
+    @Test("ROUTE-REFRESH from BIRD is answered on the same session", arguments: [BGPLab.Kind.bird])
     func refreshRequested(_ kind: BGPLab.Kind) throws {
         let lab = try BGPLab(kind, neighbors: [Self.neighbors[0]])
         let probe = try BackgroundSpeaker(lab.speaker, ["bgp-probe", "--peer", "192.0.2.1", "--asn", "64513", "--peer-asn", "64512",
@@ -69,12 +70,19 @@ struct BGPFamilyTests {
         defer { probe.terminate() }
         #expect(probe.waitFor("state Established"), "\(probe.output)")
         #expect(lab.waitForRoute("198.51.100.21", family: .ipv4), "\(probe.output)")
-        switch kind {
-        case .bird: _ = try sh(["birdc", "-s", lab.dir.appendingPathComponent("bird.ctl").path, "reload", "in", "p0"])
-        case .gobgp: _ = try sh(["ip", "netns", "exec", lab.router, "gobgp", "-u", "127.0.0.1", "-p", "50051", "neighbor", "192.0.2.11", "softresetin"])
-        case .frr: break
+        // Asked again every 2 s until it arrives: on a loaded machine the router's CLI can time out.
+        var asked: [String] = []
+        let refreshed = (0..<5).contains { _ in
+            let r: (status: Int32, output: String)?
+            switch kind {
+            case .bird: r = try? sh(["birdc", "-s", lab.dir.appendingPathComponent("bird.ctl").path, "reload", "in", "p0"])
+            case .gobgp: r = try? sh(["ip", "netns", "exec", lab.router, "gobgp", "-u", "127.0.0.1", "-p", "50051", "neighbor", "192.0.2.11", "softresetin"])
+            case .frr: r = nil
+            }
+            asked.append("\(r?.status ?? -1): \(r?.output ?? "")")
+            return probe.waitFor("peer asked for a route refresh (IPv4)", seconds: 2)
         }
-        #expect(probe.waitFor("peer asked for a route refresh (IPv4)"), "\(probe.output)")
+        #expect(refreshed, "router CLI: \(asked)\n\(probe.output)")
         #expect(lab.waitForRoute("198.51.100.21", family: .ipv4), "\(probe.output)")
         #expect(probe.output.components(separatedBy: "state Established (").count == 2, "one session, never reset: \(probe.output)")
     }
