@@ -22,11 +22,17 @@ enum LabFixture {
         options.membershipTimeout = 400
         options.logLevel = "debug"
         configure(&options)
-        try await Lab.with(options) { lab in
-            do { try await body(lab) } catch {
-                await dumpLogs(lab)
-                throw error
+        do {
+            try await Lab.with(options) { lab in
+                do { try await body(lab) } catch {
+                    await dumpLogs(lab)
+                    throw error
+                }
             }
+        } catch {
+            // The lab keeps its work directory on error for a person to read; a test has printed the logs' tails.
+            try? FileManager.default.removeItem(atPath: options.workDirectory)
+            throw error
         }
     }
 
