@@ -8,7 +8,7 @@ import Testing
 import Foundation
 
 /// The admin port takes bytes from anyone who can reach a node: no request target may crash the daemon.
-@Suite("Admin HTTP: request targets")
+@Suite("Admin HTTP: request targets", .dedicatedThreads)
 struct AdminServerTests {
     /// Query strings with empty names, empty values and stray separators split without trapping.
     @Test("query strings split without trapping", arguments: [
